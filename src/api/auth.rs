@@ -1,0 +1,289 @@
+//! Bearer-token authentication: the JWT claims, minting dev tokens, strict
+//! validation (RFC 8725: algorithm pinned, `exp`/`iss`/`aud`/`sub` required,
+//! `nbf` checked) and the `Principal` extractor handlers ask for.
+
+use std::future::{ready, Ready};
+use std::str::FromStr;
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::config::Secret;
+use crate::error::AppError;
+
+/// Who is calling, as far as permissions go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Manager,
+    Agent,
+    Desk,
+    Customer,
+    Partner,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::Admin,
+        Role::Manager,
+        Role::Agent,
+        Role::Desk,
+        Role::Customer,
+        Role::Partner,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Manager => "manager",
+            Role::Agent => "agent",
+            Role::Desk => "desk",
+            Role::Customer => "customer",
+            Role::Partner => "partner",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("unknown role {s:?}; expected one of admin, manager, agent, desk, customer, partner"))
+    }
+}
+
+/// The claims slotwise issues and accepts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub role: Role,
+    pub business: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub scope: String,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+}
+
+/// Signing and verification keys plus the expected issuer and audience.
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    issuer: String,
+    audience: String,
+}
+
+impl TokenKeys {
+    pub fn hs256(secret: &Secret, issuer: &str, audience: &str) -> Self {
+        Self {
+            encoding: EncodingKey::from_secret(secret.expose()),
+            decoding: DecodingKey::from_secret(secret.expose()),
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+        }
+    }
+
+    /// Mints a token for `sub` acting as `role` in `business`, valid `ttl_minutes`.
+    pub fn mint(
+        &self,
+        business: &str,
+        role: Role,
+        sub: &str,
+        scope: &str,
+        ttl_minutes: i64,
+    ) -> Result<String, String> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: sub.to_owned(),
+            role,
+            business: business.to_owned(),
+            scope: scope.to_owned(),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            iat: now,
+            nbf: now,
+            exp: now + ttl_minutes * 60,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Verifies signature, algorithm, expiry, not-before, issuer and audience.
+    pub fn verify(&self, token: &str) -> Result<Claims, AppError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub", "nbf"]);
+        validation.validate_nbf = true;
+        validation.leeway = 30;
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind;
+                let why = match e.kind() {
+                    ErrorKind::ExpiredSignature => "The token has expired.",
+                    ErrorKind::ImmatureSignature => "The token is not valid yet.",
+                    ErrorKind::InvalidAudience => "The token is for another audience.",
+                    ErrorKind::InvalidIssuer => "The token is from another issuer.",
+                    ErrorKind::InvalidAlgorithm => {
+                        "The token uses an algorithm this API does not accept."
+                    }
+                    _ => "The bearer token is invalid.",
+                };
+                AppError::unauthenticated(why)
+            })
+    }
+}
+
+/// An authenticated caller: its role, its business, and who it is.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub subject: String,
+    pub role: Role,
+    pub business_id: String,
+    pub scopes: Vec<String>,
+}
+
+impl Principal {
+    /// Staff who run the business day to day.
+    pub const STAFF: &'static [Role] = &[Role::Admin, Role::Manager, Role::Agent, Role::Desk];
+    /// Those who shape the catalog, hours and pauses.
+    pub const MANAGERS: &'static [Role] = &[Role::Admin, Role::Manager];
+
+    /// 403 unless the caller holds one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(format!(
+                "The {} role may not do this.",
+                self.role.as_str()
+            )))
+        }
+    }
+
+    /// Staff roles, or a partner holding `scope`.
+    pub fn require_staff_or_partner_scope(&self, scope: &str) -> Result<(), AppError> {
+        if self.role == Role::Partner && self.scopes.iter().any(|s| s == scope) {
+            return Ok(());
+        }
+        self.require(Self::STAFF)
+    }
+}
+
+fn principal_from(req: &HttpRequest) -> Result<Option<Principal>, AppError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| AppError::unauthenticated("The Authorization header is not valid text."))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| AppError::unauthenticated("Use `Authorization: Bearer <token>`."))?;
+    let keys = req
+        .app_data::<web::Data<TokenKeys>>()
+        .ok_or_else(|| AppError::internal("token keys are not configured"))?;
+    let claims = keys.verify(token)?;
+    Ok(Some(Principal {
+        subject: claims.sub,
+        role: claims.role,
+        business_id: claims.business,
+        scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
+    }))
+}
+
+impl FromRequest for Principal {
+    type Error = AppError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(principal_from(req).and_then(|p| {
+            p.ok_or_else(|| AppError::unauthenticated("This endpoint needs a bearer token."))
+        }))
+    }
+}
+
+/// A caller who may be anonymous (the online widget); a token, if sent, must be valid.
+#[derive(Debug, Clone)]
+pub struct MaybePrincipal(pub Option<Principal>);
+
+impl FromRequest for MaybePrincipal {
+    type Error = AppError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(principal_from(req).map(MaybePrincipal))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> TokenKeys {
+        TokenKeys::hs256(&Secret::new(vec![7; 32]), "slotwise", "slotwise-api")
+    }
+
+    #[test]
+    fn a_minted_token_verifies_with_its_claims() {
+        let token = keys().mint("biz_1", Role::Agent, "alice", "", 5).unwrap();
+        let claims = keys().verify(&token).unwrap();
+        assert_eq!(
+            (claims.sub.as_str(), claims.role, claims.business.as_str()),
+            ("alice", Role::Agent, "biz_1")
+        );
+    }
+
+    #[test]
+    fn expired_tokens_are_rejected() {
+        let token = keys().mint("biz_1", Role::Agent, "alice", "", -5).unwrap();
+        assert_eq!(keys().verify(&token).unwrap_err().code(), "unauthenticated");
+    }
+
+    #[test]
+    fn tokens_for_another_audience_or_issuer_are_rejected() {
+        let secret = Secret::new(vec![7; 32]);
+        let other_audience = TokenKeys::hs256(&secret, "slotwise", "elsewhere")
+            .mint("b", Role::Admin, "s", "", 5)
+            .unwrap();
+        let other_issuer = TokenKeys::hs256(&secret, "mallory", "slotwise-api")
+            .mint("b", Role::Admin, "s", "", 5)
+            .unwrap();
+        assert!(keys().verify(&other_audience).is_err());
+        assert!(keys().verify(&other_issuer).is_err());
+    }
+
+    #[test]
+    fn tokens_signed_with_another_secret_are_rejected() {
+        let forged = TokenKeys::hs256(&Secret::new(vec![8; 32]), "slotwise", "slotwise-api")
+            .mint("biz_1", Role::Admin, "eve", "", 5)
+            .unwrap();
+        assert!(keys().verify(&forged).is_err());
+    }
+
+    #[test]
+    fn unsigned_tokens_are_rejected() {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let now = chrono::Utc::now().timestamp();
+        let header = b64.encode(r#"{"alg":"none","typ":"JWT"}"#);
+        let body = b64.encode(format!(
+            r#"{{"sub":"eve","role":"admin","business":"b","iss":"slotwise","aud":"slotwise-api","iat":{now},"nbf":{now},"exp":{}}}"#,
+            now + 600
+        ));
+        assert!(keys().verify(&format!("{header}.{body}.")).is_err());
+    }
+}

@@ -1,0 +1,98 @@
+//! Unversioned operational endpoints: liveness, readiness, metrics and the API docs.
+
+use actix_web::{web, HttpResponse};
+use diesel::connection::SimpleConnection;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::openapi::ApiDoc;
+use crate::db::DbPool;
+use crate::telemetry::Metrics;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics))
+        .route("/openapi.json", web::get().to(openapi_json))
+        .route("/docs", web::get().to(docs));
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`, or `unavailable` when a dependency is down.
+    pub status: String,
+}
+
+/// Liveness: the process is up and serving.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health {
+        status: "ok".into(),
+    })
+}
+
+/// Readiness: the database answers a query.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses((status = 200, body = Health), (status = 503, body = Health, description = "Database unreachable"))
+)]
+pub async fn readyz(pool: web::Data<DbPool>) -> HttpResponse {
+    let pool = pool.clone();
+    let ready = web::block(move || -> bool {
+        pool.get_timeout(std::time::Duration::from_secs(2))
+            .ok()
+            .is_some_and(|mut conn| conn.batch_execute("SELECT 1").is_ok())
+    })
+    .await
+    .unwrap_or(false);
+    if ready {
+        HttpResponse::Ok().json(Health {
+            status: "ok".into(),
+        })
+    } else {
+        HttpResponse::ServiceUnavailable().json(Health {
+            status: "unavailable".into(),
+        })
+    }
+}
+
+/// Prometheus metrics: request counts and latency histograms by route and status.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, body = String, content_type = "text/plain")))]
+pub async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(metrics.render())
+}
+
+/// This OpenAPI document.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI 3.1 document")))]
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(ApiDoc::json())
+}
+
+/// Interactive API reference; the page loads its renderer in the browser, so
+/// nothing is downloaded at build time.
+pub async fn docs() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(DOCS_PAGE)
+}
+
+const DOCS_PAGE: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>slotwise API</title>
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+</head>
+<body>
+  <noscript>The interactive reference needs JavaScript; the raw document is at <a href="/openapi.json">/openapi.json</a>.</noscript>
+  <script id="api-reference" data-url="/openapi.json"></script>
+  <script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
+</body>
+</html>
+"#;

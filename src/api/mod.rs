@@ -1,0 +1,321 @@
+//! The HTTP surface: handlers, request/response types and their OpenAPI
+//! description. Handlers parse and authorise, then call the store inside
+//! `web::block`; they hold no SQL and no business rules.
+
+pub mod auth;
+pub mod catalog;
+pub mod health;
+pub mod locations;
+pub mod openapi;
+pub mod resources;
+pub mod services;
+
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::db::{DbConnection, DbPool};
+use crate::error::AppError;
+
+/// Registers every route of the service.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(json_config())
+        .app_data(query_config())
+        .app_data(path_config())
+        .configure(health::routes)
+        .configure(locations::routes)
+        .configure(resources::routes)
+        .configure(services::routes)
+        .default_service(web::to(|| async {
+            AppError::route_not_found().into_response()
+        }));
+}
+
+trait IntoProblemResponse {
+    fn into_response(self) -> HttpResponse;
+}
+
+impl IntoProblemResponse for AppError {
+    fn into_response(self) -> HttpResponse {
+        actix_web::ResponseError::error_response(&self)
+    }
+}
+
+/// JSON bodies: syntax errors are 400 `malformed_json`; well-formed bodies of
+/// the wrong shape (unknown field, wrong type, missing field) are 422 naming
+/// the field; a wrong content type is 415.
+fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(256 * 1024)
+        .error_handler(|err, _req| {
+            use actix_web::error::JsonPayloadError;
+            let problem = match &err {
+                JsonPayloadError::ContentType => AppError::unsupported_media_type(),
+                JsonPayloadError::Overflow { .. }
+                | JsonPayloadError::OverflowKnownLength { .. } => AppError::payload_too_large(),
+                JsonPayloadError::Deserialize(e) if e.is_data() => {
+                    AppError::validation(std::collections::BTreeMap::from([(
+                        field_of_serde_error(&e.to_string()),
+                        strip_position(&e.to_string()),
+                    )]))
+                }
+                JsonPayloadError::Deserialize(e) => {
+                    AppError::malformed_json(format!("The body is not valid JSON: {}", e))
+                }
+                other => AppError::malformed_json(other.to_string()),
+            };
+            problem.into()
+        })
+}
+
+fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req| {
+        let message = err.to_string();
+        let message = message.trim_start_matches("Query deserialize error: ");
+        AppError::bad_parameter(&field_of_serde_error(message), message.to_owned()).into()
+    })
+}
+
+fn path_config() -> web::PathConfig {
+    web::PathConfig::default()
+        .error_handler(|err, _req| AppError::bad_parameter("path", err.to_string()).into())
+}
+
+/// Best effort at naming the field a serde error is about (`unknown field `x``,
+/// `missing field `x``); falls back to `body`.
+fn field_of_serde_error(message: &str) -> String {
+    for marker in ["unknown field `", "missing field `", "duplicate field `"] {
+        if let Some(rest) = message.split(marker).nth(1) {
+            if let Some(name) = rest.split('`').next() {
+                return name.to_owned();
+            }
+        }
+    }
+    "body".to_owned()
+}
+
+fn strip_position(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// Runs blocking database work on actix's thread pool, inside the request's
+/// tracing span, with one pooled connection.
+pub async fn blocking<T, F>(pool: &web::Data<DbPool>, work: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+{
+    let pool = pool.clone();
+    let span = tracing::Span::current();
+    web::block(move || {
+        span.in_scope(|| {
+            let mut conn = pool.get()?;
+            work(&mut conn)
+        })
+    })
+    .await?
+}
+
+/// `limit` and `cursor` of every list endpoint.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// Opaque cursor from a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// A validated page request: fetch `limit` rows whose id sorts after `after`.
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    pub limit: i64,
+    pub after: Option<String>,
+}
+
+impl PageQuery {
+    pub fn validate(&self) -> Result<PageRequest, AppError> {
+        let limit = self.limit.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(AppError::bad_parameter(
+                "limit",
+                "must be between 1 and 200",
+            ));
+        }
+        let after = match &self.cursor {
+            None => None,
+            Some(cursor) => Some(decode_cursor(cursor)?),
+        };
+        Ok(PageRequest { limit, after })
+    }
+}
+
+fn encode_cursor(last_id: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("after:{last_id}"))
+}
+
+fn decode_cursor(cursor: &str) -> Result<String, AppError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix("after:").map(str::to_owned))
+        .ok_or_else(|| AppError::bad_parameter("cursor", "is not a cursor this API issued"))
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Turns `limit + 1` fetched rows into a page response with `next_cursor` and a
+/// `Link: rel="next"` header.
+pub fn page_response<Row, Out>(
+    req: &HttpRequest,
+    mut rows: Vec<Row>,
+    page: &PageRequest,
+    id_of: impl Fn(&Row) -> &str,
+    render: impl Fn(Row) -> Out,
+) -> HttpResponse
+where
+    Out: Serialize,
+{
+    let has_more = rows.len() as i64 > page.limit;
+    rows.truncate(page.limit as usize);
+    let next_cursor = if has_more {
+        rows.last().map(|r| encode_cursor(id_of(r)))
+    } else {
+        None
+    };
+    let mut response = HttpResponse::Ok();
+    if let Some(cursor) = &next_cursor {
+        let mut query: Vec<(String, String)> =
+            web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+                .map(|q| q.into_inner())
+                .unwrap_or_default();
+        query.retain(|(k, _)| k != "cursor" && k != "limit");
+        query.push(("limit".into(), page.limit.to_string()));
+        query.push(("cursor".into(), cursor.clone()));
+        let qs: Vec<String> = query
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode_query(k), encode_query(v)))
+            .collect();
+        response.insert_header((
+            header::LINK,
+            format!("<{}?{}>; rel=\"next\"", req.path(), qs.join("&")),
+        ));
+    }
+    response.json(Page {
+        data: rows.into_iter().map(render).collect(),
+        next_cursor,
+    })
+}
+
+fn encode_query(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The ETag of a versioned object.
+pub fn etag(version: i32) -> String {
+    format!("\"v{version}\"")
+}
+
+/// Reads `If-Match` as the version it names: `None` when absent or `*`.
+/// A value that names no version of ours can never match, so it is 412.
+pub fn if_match(headers: &HeaderMap) -> Result<Option<i32>, AppError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or("").trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    text.trim_start_matches("W/")
+        .trim_matches('"')
+        .strip_prefix('v')
+        .and_then(|v| v.parse().ok())
+        .map(Some)
+        .ok_or_else(|| AppError::version_mismatch(None))
+}
+
+/// 200 with the object and its ETag.
+pub fn versioned<T: Serialize>(version: i32, body: &T) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(version)))
+        .json(body)
+}
+
+/// 201 with `Location` and ETag.
+pub fn created<T: Serialize>(location: String, version: i32, body: &T) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::ETAG, etag(version)))
+        .json(body)
+}
+
+/// Deserializes a field that may be absent (leave unchanged), `null` (clear)
+/// or a value (set): the PATCH semantics of nullable fields.
+pub fn patch_field<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_foreign_text() {
+        assert_eq!(
+            decode_cursor(&encode_cursor("loc_01ABC")).unwrap(),
+            "loc_01ABC"
+        );
+        assert!(decode_cursor("bm90LWEtY3Vyc29y").is_err());
+        assert!(decode_cursor("%%%").is_err());
+    }
+
+    #[test]
+    fn if_match_accepts_strong_weak_and_star() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(if_match(&headers).unwrap(), None);
+        headers.insert(header::IF_MATCH, "\"v3\"".parse().unwrap());
+        assert_eq!(if_match(&headers).unwrap(), Some(3));
+        headers.insert(header::IF_MATCH, "W/\"v4\"".parse().unwrap());
+        assert_eq!(if_match(&headers).unwrap(), Some(4));
+        headers.insert(header::IF_MATCH, "*".parse().unwrap());
+        assert_eq!(if_match(&headers).unwrap(), None);
+        headers.insert(header::IF_MATCH, "\"abc\"".parse().unwrap());
+        assert_eq!(if_match(&headers).unwrap_err().code(), "version_mismatch");
+    }
+
+    #[test]
+    fn serde_messages_name_their_field() {
+        assert_eq!(
+            field_of_serde_error("unknown field `colour`, expected one of `name`"),
+            "colour"
+        );
+        assert_eq!(
+            field_of_serde_error("missing field `name` at line 1 column 2"),
+            "name"
+        );
+        assert_eq!(field_of_serde_error("invalid type: string"), "body");
+    }
+}

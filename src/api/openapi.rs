@@ -1,0 +1,85 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{health, locations, resources, services};
+use crate::error;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "slotwise",
+        description = "One booking API for every channel: the online widget, phone agents, the walk-in desk and partner apps. Errors are RFC 9457 problem details with a stable `code`.",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        health::healthz,
+        health::readyz,
+        health::metrics,
+        health::openapi_json,
+        locations::list_locations,
+        locations::create_location,
+        locations::get_location,
+        locations::update_location,
+        locations::delete_location,
+        locations::list_closures,
+        locations::create_closure,
+        locations::delete_closure,
+        resources::list_resources,
+        resources::create_resource,
+        resources::get_resource,
+        resources::update_resource,
+        resources::delete_resource,
+        resources::get_hours,
+        resources::replace_hours,
+        resources::list_time_off,
+        resources::create_time_off,
+        resources::delete_time_off,
+        services::list_services,
+        services::create_service,
+        services::get_service,
+        services::update_service,
+        services::delete_service,
+    ),
+    components(
+        schemas(error::Problem),
+        responses(
+            error::BadRequest,
+            error::Unauthenticated,
+            error::Forbidden,
+            error::NotFound,
+            error::ValidationFailed,
+            error::VersionMismatch,
+            error::Conflict,
+        )
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "operations", description = "Health, readiness, metrics and this document"),
+        (name = "catalog", description = "Locations, resources, services, hours, time off and closures"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT".to_owned());
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+impl ApiDoc {
+    /// The document as pretty JSON with a trailing newline, exactly as committed.
+    pub fn json() -> String {
+        let mut text = ApiDoc::openapi()
+            .to_pretty_json()
+            .expect("the OpenAPI document serialises");
+        text.push('\n');
+        text
+    }
+}

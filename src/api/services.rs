@@ -1,0 +1,641 @@
+//! `/v1/services`: what customers book, how long it takes, who can deliver it,
+//! and the service standards (policy) every channel obeys.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::Principal;
+use super::catalog::{
+    check_name, check_optional_text, instant, optional_instant, pause_view, ArchivedFilter,
+    PauseView,
+};
+use super::resources::LocationFilter;
+use super::{blocking, created, if_match, page_response, patch_field, versioned, PageQuery};
+use crate::db::{DbConnection, DbPool};
+use crate::domain::catalog::{channels_from_text, channels_to_text, is_currency_code, Channel};
+use crate::error::{AppError, FieldErrors};
+use crate::ids::new_id;
+use crate::store::{self, services::Service, services::ServiceChanges, services::ServiceRow};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/services", web::get().to(list_services))
+        .route("/v1/services", web::post().to(create_service))
+        .route("/v1/services/{id}", web::get().to(get_service))
+        .route("/v1/services/{id}", web::patch().to(update_service))
+        .route("/v1/services/{id}", web::delete().to(delete_service));
+}
+
+/// "One of these resources": a booking takes one resource from each group.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequirementGroup {
+    pub resource_ids: Vec<String>,
+}
+
+/// The service standards enforced identically for every channel.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicyView {
+    /// Bookings must start at least this long after now.
+    pub min_notice_minutes: i32,
+    /// Bookings may start at most this far ahead.
+    pub max_advance_minutes: i32,
+    /// Customers may cancel up to this long before the start.
+    pub cancel_cutoff_minutes: i32,
+    /// Customers may reschedule up to this long before the start.
+    pub reschedule_cutoff_minutes: i32,
+    /// Channels through which the service may be booked.
+    pub channels: Vec<Channel>,
+}
+
+/// Policy fields of a write; any left out keep their default (create) or current value (PATCH).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyInput {
+    pub min_notice_minutes: Option<i64>,
+    pub max_advance_minutes: Option<i64>,
+    pub cancel_cutoff_minutes: Option<i64>,
+    pub reschedule_cutoff_minutes: Option<i64>,
+    /// `online`, `phone`, `walk_in`, `partner`.
+    pub channels: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceView {
+    #[schema(example = "svc_01JD3V6Q8M2X4Z7C9B1N5R3T6W")]
+    pub id: String,
+    pub location_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub duration_minutes: i32,
+    pub buffer_before_minutes: i32,
+    pub buffer_after_minutes: i32,
+    /// Distance between offered start times.
+    pub slot_step_minutes: i32,
+    /// Seats per session (1 for an ordinary appointment).
+    pub capacity: i32,
+    /// Informational price in the currency's minor unit.
+    pub price_cents: Option<i64>,
+    pub currency: Option<String>,
+    pub requirements: Vec<RequirementGroup>,
+    pub policy: PolicyView,
+    pub paused: Option<PauseView>,
+    #[schema(format = DateTime)]
+    pub archived_at: Option<String>,
+    pub version: i32,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+impl From<Service> for ServiceView {
+    fn from(s: Service) -> Self {
+        let r = s.row;
+        Self {
+            id: r.id,
+            location_id: r.location_id,
+            name: r.name,
+            description: r.description,
+            duration_minutes: r.duration_minutes,
+            buffer_before_minutes: r.buffer_before_minutes,
+            buffer_after_minutes: r.buffer_after_minutes,
+            slot_step_minutes: r.slot_step_minutes,
+            capacity: r.capacity,
+            price_cents: r.price_cents,
+            currency: r.currency,
+            requirements: s
+                .requirements
+                .into_iter()
+                .map(|resource_ids| RequirementGroup { resource_ids })
+                .collect(),
+            policy: PolicyView {
+                min_notice_minutes: r.min_notice_minutes,
+                max_advance_minutes: r.max_advance_minutes,
+                cancel_cutoff_minutes: r.cancel_cutoff_minutes,
+                reschedule_cutoff_minutes: r.reschedule_cutoff_minutes,
+                channels: channels_from_text(&r.channels),
+            },
+            paused: pause_view(r.paused_at, r.pause_reason),
+            archived_at: optional_instant(r.archived_at),
+            version: r.version,
+            created_at: instant(r.created_at),
+            updated_at: instant(r.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateService {
+    pub location_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    #[schema(example = 30)]
+    pub duration_minutes: i64,
+    /// Default 0.
+    pub buffer_before_minutes: Option<i64>,
+    /// Default 0.
+    pub buffer_after_minutes: Option<i64>,
+    /// Default 15.
+    pub slot_step_minutes: Option<i64>,
+    /// Default 1.
+    pub capacity: Option<i64>,
+    pub price_cents: Option<i64>,
+    /// ISO 4217 code, required with a price.
+    #[schema(example = "GBP")]
+    pub currency: Option<String>,
+    /// At least one group; each group names at least one resource of the service's location.
+    pub requirements: Vec<RequirementGroup>,
+    /// Defaults: no minimum notice, 90 days ahead, no cutoffs, every channel.
+    pub policy: Option<PolicyInput>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateService {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "patch_field")]
+    pub description: Option<Option<String>>,
+    pub duration_minutes: Option<i64>,
+    pub buffer_before_minutes: Option<i64>,
+    pub buffer_after_minutes: Option<i64>,
+    pub slot_step_minutes: Option<i64>,
+    pub capacity: Option<i64>,
+    #[serde(default, deserialize_with = "patch_field")]
+    pub price_cents: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    pub currency: Option<Option<String>>,
+    /// Replaces every requirement group.
+    pub requirements: Option<Vec<RequirementGroup>>,
+    pub policy: Option<PolicyInput>,
+}
+
+const DAY: i64 = 24 * 60;
+
+/// Checks `value` lies in `range`, recording a field error otherwise.
+fn minutes(
+    errors: &mut FieldErrors,
+    field: &str,
+    value: i64,
+    range: std::ops::RangeInclusive<i64>,
+) -> i32 {
+    if !range.contains(&value) {
+        errors.add(
+            field,
+            format!("must be between {} and {}", range.start(), range.end()),
+        );
+    }
+    value.clamp(*range.start(), *range.end()) as i32
+}
+
+fn check_channels(errors: &mut FieldErrors, channels: &[String]) -> String {
+    let parsed: Vec<Channel> = channels.iter().filter_map(|c| Channel::parse(c)).collect();
+    if channels.is_empty() {
+        errors.add("policy.channels", "must name at least one channel");
+    } else if parsed.len() != channels.len() {
+        errors.add(
+            "policy.channels",
+            "each must be online, phone, walk_in or partner",
+        );
+    }
+    channels_to_text(&parsed)
+}
+
+fn check_price(
+    errors: &mut FieldErrors,
+    price: Option<i64>,
+    currency: Option<String>,
+) -> (Option<i64>, Option<String>) {
+    if price.is_some_and(|p| p < 0) {
+        errors.add("price_cents", "must not be negative");
+    }
+    let currency = currency.map(|c| c.trim().to_uppercase());
+    if let Some(code) = &currency {
+        if !is_currency_code(code) {
+            errors.add("currency", "must be a three-letter ISO 4217 code");
+        }
+    }
+    if price.is_some() && currency.is_none() {
+        errors.add("currency", "is required with a price");
+    }
+    (price, currency)
+}
+
+/// Shape checks on requirement groups; whether the resources exist is checked in the store step.
+fn check_groups(errors: &mut FieldErrors, groups: Vec<RequirementGroup>) -> Vec<Vec<String>> {
+    if groups.is_empty() {
+        errors.add("requirements", "must have at least one group of resources");
+    }
+    let mut seen = std::collections::HashSet::new();
+    groups
+        .into_iter()
+        .enumerate()
+        .map(|(g, group)| {
+            if group.resource_ids.is_empty() {
+                errors.add(
+                    format!("requirements[{g}].resource_ids"),
+                    "must name at least one resource",
+                );
+            }
+            for (i, id) in group.resource_ids.iter().enumerate() {
+                if !seen.insert(id.clone()) {
+                    errors.add(
+                        format!("requirements[{g}].resource_ids[{i}]"),
+                        "is listed twice",
+                    );
+                }
+            }
+            group.resource_ids
+        })
+        .collect()
+}
+
+/// Every required resource must exist in the business, be live, and belong to the service's location.
+fn check_resources_at_location(
+    conn: &mut DbConnection,
+    business: &str,
+    location_id: &str,
+    groups: &[Vec<String>],
+) -> Result<(), AppError> {
+    let location = store::locations::find(conn, business, location_id)
+        .map_err(|_| AppError::invalid_field("location_id", "no such location"))?;
+    if location.archived_at.is_some() {
+        return Err(AppError::invalid_field(
+            "location_id",
+            "the location is archived",
+        ));
+    }
+    let ids: Vec<String> = groups.iter().flatten().cloned().collect();
+    let found = store::resources::find_many(conn, business, &ids)?;
+    let mut errors = FieldErrors::default();
+    for (g, group) in groups.iter().enumerate() {
+        for (i, id) in group.iter().enumerate() {
+            let field = format!("requirements[{g}].resource_ids[{i}]");
+            match found.iter().find(|r| &r.id == id) {
+                None => errors.add(field, "no such resource"),
+                Some(r) if r.archived_at.is_some() => errors.add(field, "the resource is archived"),
+                Some(r) if r.location_id != location_id => {
+                    errors.add(field, "the resource belongs to another location")
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    errors.finish()
+}
+
+impl CreateService {
+    fn into_service(self, business_id: &str) -> Result<Service, AppError> {
+        let mut errors = FieldErrors::default();
+        let name = check_name(&mut errors, "name", &self.name);
+        let description = check_optional_text(&mut errors, "description", self.description, 2000);
+        let duration = minutes(
+            &mut errors,
+            "duration_minutes",
+            self.duration_minutes,
+            1..=DAY,
+        );
+        let buffer_before = minutes(
+            &mut errors,
+            "buffer_before_minutes",
+            self.buffer_before_minutes.unwrap_or(0),
+            0..=DAY / 2,
+        );
+        let buffer_after = minutes(
+            &mut errors,
+            "buffer_after_minutes",
+            self.buffer_after_minutes.unwrap_or(0),
+            0..=DAY / 2,
+        );
+        let step = minutes(
+            &mut errors,
+            "slot_step_minutes",
+            self.slot_step_minutes.unwrap_or(15),
+            1..=DAY,
+        );
+        let capacity = minutes(
+            &mut errors,
+            "capacity",
+            self.capacity.unwrap_or(1),
+            1..=1000,
+        );
+        let (price_cents, currency) = check_price(&mut errors, self.price_cents, self.currency);
+        let policy = self.policy.unwrap_or_default();
+        let all_channels: Vec<String> =
+            Channel::ALL.iter().map(|c| c.as_str().to_owned()).collect();
+        let channels = check_channels(
+            &mut errors,
+            policy.channels.as_deref().unwrap_or(&all_channels),
+        );
+        let min_notice = minutes(
+            &mut errors,
+            "policy.min_notice_minutes",
+            policy.min_notice_minutes.unwrap_or(0),
+            0..=365 * DAY,
+        );
+        let max_advance = minutes(
+            &mut errors,
+            "policy.max_advance_minutes",
+            policy.max_advance_minutes.unwrap_or(90 * DAY),
+            1..=2 * 365 * DAY,
+        );
+        let cancel_cutoff = minutes(
+            &mut errors,
+            "policy.cancel_cutoff_minutes",
+            policy.cancel_cutoff_minutes.unwrap_or(0),
+            0..=365 * DAY,
+        );
+        let reschedule_cutoff = minutes(
+            &mut errors,
+            "policy.reschedule_cutoff_minutes",
+            policy.reschedule_cutoff_minutes.unwrap_or(0),
+            0..=365 * DAY,
+        );
+        let requirements = check_groups(&mut errors, self.requirements);
+        errors.finish()?;
+        let now = store::now();
+        Ok(Service {
+            row: ServiceRow {
+                id: new_id("svc"),
+                business_id: business_id.to_owned(),
+                location_id: self.location_id,
+                name,
+                description,
+                duration_minutes: duration,
+                buffer_before_minutes: buffer_before,
+                buffer_after_minutes: buffer_after,
+                slot_step_minutes: step,
+                capacity,
+                price_cents,
+                currency,
+                min_notice_minutes: min_notice,
+                max_advance_minutes: max_advance,
+                cancel_cutoff_minutes: cancel_cutoff,
+                reschedule_cutoff_minutes: reschedule_cutoff,
+                channels,
+                paused_at: None,
+                pause_reason: None,
+                archived_at: None,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            },
+            requirements,
+        })
+    }
+}
+
+impl UpdateService {
+    fn into_changes(self) -> Result<(ServiceChanges, Option<Vec<Vec<String>>>), AppError> {
+        let mut errors = FieldErrors::default();
+        let policy = self.policy.unwrap_or_default();
+        let (price_cents, currency) = match (self.price_cents, self.currency) {
+            (None, None) => (None, None),
+            (price, currency) => {
+                let (p, c) = check_price(&mut errors, price.flatten(), currency.flatten());
+                (Some(p), Some(c))
+            }
+        };
+        let changes = ServiceChanges {
+            name: self.name.map(|n| check_name(&mut errors, "name", &n)),
+            description: self
+                .description
+                .map(|d| check_optional_text(&mut errors, "description", d, 2000)),
+            duration_minutes: self
+                .duration_minutes
+                .map(|v| minutes(&mut errors, "duration_minutes", v, 1..=DAY)),
+            buffer_before_minutes: self
+                .buffer_before_minutes
+                .map(|v| minutes(&mut errors, "buffer_before_minutes", v, 0..=DAY / 2)),
+            buffer_after_minutes: self
+                .buffer_after_minutes
+                .map(|v| minutes(&mut errors, "buffer_after_minutes", v, 0..=DAY / 2)),
+            slot_step_minutes: self
+                .slot_step_minutes
+                .map(|v| minutes(&mut errors, "slot_step_minutes", v, 1..=DAY)),
+            capacity: self
+                .capacity
+                .map(|v| minutes(&mut errors, "capacity", v, 1..=1000)),
+            price_cents,
+            currency,
+            min_notice_minutes: policy
+                .min_notice_minutes
+                .map(|v| minutes(&mut errors, "policy.min_notice_minutes", v, 0..=365 * DAY)),
+            max_advance_minutes: policy.max_advance_minutes.map(|v| {
+                minutes(
+                    &mut errors,
+                    "policy.max_advance_minutes",
+                    v,
+                    1..=2 * 365 * DAY,
+                )
+            }),
+            cancel_cutoff_minutes: policy.cancel_cutoff_minutes.map(|v| {
+                minutes(
+                    &mut errors,
+                    "policy.cancel_cutoff_minutes",
+                    v,
+                    0..=365 * DAY,
+                )
+            }),
+            reschedule_cutoff_minutes: policy.reschedule_cutoff_minutes.map(|v| {
+                minutes(
+                    &mut errors,
+                    "policy.reschedule_cutoff_minutes",
+                    v,
+                    0..=365 * DAY,
+                )
+            }),
+            channels: policy.channels.map(|c| check_channels(&mut errors, &c)),
+        };
+        let requirements = self
+            .requirements
+            .map(|groups| check_groups(&mut errors, groups));
+        errors.finish()?;
+        Ok((changes, requirements))
+    }
+}
+
+/// List services, optionally of one location.
+#[utoipa::path(
+    get, path = "/v1/services", tag = "catalog",
+    params(PageQuery, ArchivedFilter, LocationFilter),
+    responses(
+        (status = 200, body = inline(super::Page<ServiceView>), headers(("Link" = String, description = "rel=\"next\" page"))),
+        (status = 400, response = crate::error::BadRequest),
+        (status = 401, response = crate::error::Unauthenticated),
+        (status = 403, response = crate::error::Forbidden),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_services(
+    req: HttpRequest,
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    page: web::Query<PageQuery>,
+    archived: web::Query<ArchivedFilter>,
+    location: web::Query<LocationFilter>,
+) -> Result<HttpResponse, AppError> {
+    principal.require_staff_or_partner_scope("catalog:read")?;
+    let page = page.validate()?;
+    let request = page.clone();
+    let include_archived = archived.include_archived;
+    let location_id = location.into_inner().location_id;
+    let rows = blocking(&pool, move |conn| {
+        store::services::list(
+            conn,
+            &principal.business_id,
+            &request,
+            include_archived,
+            location_id.as_deref(),
+        )
+    })
+    .await?;
+    Ok(page_response(
+        &req,
+        rows,
+        &page,
+        |s| &s.row.id,
+        ServiceView::from,
+    ))
+}
+
+/// Create a service at a location.
+#[utoipa::path(
+    post, path = "/v1/services", tag = "catalog",
+    request_body = CreateService,
+    responses(
+        (status = 201, body = ServiceView, headers(("Location" = String), ("ETag" = String))),
+        (status = 400, response = crate::error::BadRequest),
+        (status = 401, response = crate::error::Unauthenticated),
+        (status = 403, response = crate::error::Forbidden),
+        (status = 422, response = crate::error::ValidationFailed),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create_service(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    body: web::Json<CreateService>,
+) -> Result<HttpResponse, AppError> {
+    principal.require(Principal::MANAGERS)?;
+    let service = body.into_inner().into_service(&principal.business_id)?;
+    let service = blocking(&pool, move |conn| {
+        check_resources_at_location(
+            conn,
+            &service.row.business_id,
+            &service.row.location_id,
+            &service.requirements,
+        )?;
+        store::services::insert(conn, &service)?;
+        Ok(service)
+    })
+    .await?;
+    Ok(created(
+        format!("/v1/services/{}", service.row.id),
+        service.row.version,
+        &ServiceView::from(service),
+    ))
+}
+
+/// Get one service.
+#[utoipa::path(
+    get, path = "/v1/services/{id}", tag = "catalog",
+    params(("id" = String, Path, description = "Service id")),
+    responses(
+        (status = 200, body = ServiceView, headers(("ETag" = String))),
+        (status = 401, response = crate::error::Unauthenticated),
+        (status = 403, response = crate::error::Forbidden),
+        (status = 404, response = crate::error::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_service(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    principal.require_staff_or_partner_scope("catalog:read")?;
+    let service = blocking(&pool, move |conn| {
+        store::services::find(conn, &principal.business_id, &id)
+    })
+    .await?;
+    Ok(versioned(service.row.version, &ServiceView::from(service)))
+}
+
+/// Change a service (`If-Match` honoured); `requirements`, when sent, replace all groups.
+#[utoipa::path(
+    patch, path = "/v1/services/{id}", tag = "catalog",
+    params(
+        ("id" = String, Path, description = "Service id"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version being changed"),
+    ),
+    request_body = UpdateService,
+    responses(
+        (status = 200, body = ServiceView, headers(("ETag" = String))),
+        (status = 400, response = crate::error::BadRequest),
+        (status = 401, response = crate::error::Unauthenticated),
+        (status = 403, response = crate::error::Forbidden),
+        (status = 404, response = crate::error::NotFound),
+        (status = 412, response = crate::error::VersionMismatch),
+        (status = 422, response = crate::error::ValidationFailed),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update_service(
+    req: HttpRequest,
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    id: web::Path<String>,
+    body: web::Json<UpdateService>,
+) -> Result<HttpResponse, AppError> {
+    principal.require(Principal::MANAGERS)?;
+    let expected = if_match(req.headers())?;
+    let (changes, requirements) = body.into_inner().into_changes()?;
+    let service = blocking(&pool, move |conn| {
+        if let Some(groups) = &requirements {
+            let current = store::services::find(conn, &principal.business_id, &id)?;
+            check_resources_at_location(
+                conn,
+                &principal.business_id,
+                &current.row.location_id,
+                groups,
+            )?;
+        }
+        store::services::update(
+            conn,
+            &principal.business_id,
+            &id,
+            expected,
+            changes,
+            requirements,
+        )
+    })
+    .await?;
+    Ok(versioned(service.row.version, &ServiceView::from(service)))
+}
+
+/// Archive a service: it stops being bookable but stays readable for history.
+#[utoipa::path(
+    delete, path = "/v1/services/{id}", tag = "catalog",
+    params(("id" = String, Path, description = "Service id")),
+    responses(
+        (status = 204, description = "Archived"),
+        (status = 401, response = crate::error::Unauthenticated),
+        (status = 403, response = crate::error::Forbidden),
+        (status = 404, response = crate::error::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete_service(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    principal.require(Principal::MANAGERS)?;
+    blocking(&pool, move |conn| {
+        store::services::archive(conn, &principal.business_id, &id)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,68 @@
+//! Builds the running service from settings: database, keys, HTTP server.
+//! Tests build the very same application on port 0.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::{middleware, web, App, HttpServer};
+
+use crate::api::{self, auth::TokenKeys};
+use crate::config::Settings;
+use crate::db::{self, DatabaseUrl, DbPool};
+use crate::telemetry::{self, Metrics};
+
+/// Opens the pool for the configured database and applies pending migrations.
+pub fn open_database(settings: &Settings) -> Result<DbPool, String> {
+    let url = DatabaseUrl::parse(&settings.database_url);
+    let pool = db::connect(&url, settings.pool_size)?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    db::migrate(&mut conn)?;
+    Ok(pool)
+}
+
+/// A bound, not yet running, HTTP server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds `settings.bind` (port 0 picks a free port) and prepares the server.
+    pub fn build(settings: &Settings, pool: DbPool, keys: TokenKeys) -> Result<Self, String> {
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| format!("cannot bind {}: {e}", settings.bind))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let pool = web::Data::new(pool);
+        let keys = web::Data::new(keys);
+        let metrics = web::Data::new(Metrics::default());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(pool.clone())
+                .app_data(keys.clone())
+                .app_data(metrics.clone())
+                .wrap(middleware::from_fn(telemetry::observe_requests))
+                .configure(api::routes)
+        })
+        .workers(settings.workers.max(1))
+        .listen(listener)
+        .map_err(|e| e.to_string())?
+        .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until the process is told to stop.
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    /// Hands the server to the caller (tests run it on their own runtime).
+    pub fn into_server(self) -> Server {
+        self.server
+    }
+}

@@ -1,0 +1,135 @@
+//! Runtime configuration, read from environment variables with safe defaults.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A secret that never prints.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Everything the service reads from its environment; see the README table.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub bind: String,
+    pub data_dir: PathBuf,
+    /// `SLOTWISE_JWT_SECRET`; when unset, one is generated and kept in `data_dir`.
+    pub jwt_secret: Option<Secret>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub demo: bool,
+    pub pool_size: u32,
+    pub workers: usize,
+    pub log_format_json: bool,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/slotwise.db";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn env_flag(name: &str, default: bool) -> Result<bool, String> {
+    match env(name).map(|v| v.to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => Ok(true),
+        Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => Ok(false),
+        Some(v) => Err(format!("{name}: expected true or false, got {v:?}")),
+    }
+}
+
+fn env_number<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
+    match env(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| format!("{name}: expected a number, got {v:?}")),
+    }
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, String> {
+        let workers_default = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        Ok(Self {
+            database_url: env("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+            bind: env("SLOTWISE_BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned()),
+            data_dir: PathBuf::from(env("SLOTWISE_DATA_DIR").unwrap_or_else(|| "data".to_owned())),
+            jwt_secret: env("SLOTWISE_JWT_SECRET").map(|s| Secret::new(s.into_bytes())),
+            jwt_issuer: env("SLOTWISE_JWT_ISSUER").unwrap_or_else(|| "slotwise".to_owned()),
+            jwt_audience: env("SLOTWISE_JWT_AUDIENCE").unwrap_or_else(|| "slotwise-api".to_owned()),
+            demo: env_flag("SLOTWISE_DEMO", true)?,
+            pool_size: env_number("SLOTWISE_DB_POOL_SIZE", 16)?,
+            workers: env_number("SLOTWISE_WORKERS", workers_default)?,
+            log_format_json: env("SLOTWISE_LOG_FORMAT").is_some_and(|v| v == "json"),
+        })
+    }
+
+    /// The JWT signing secret: the configured one, else one generated once and
+    /// kept in `data_dir/jwt-secret` so `token` and `serve` agree.
+    pub fn resolve_jwt_secret(&self) -> Result<Secret, String> {
+        if let Some(secret) = &self.jwt_secret {
+            if secret.expose().len() < 32 {
+                return Err("SLOTWISE_JWT_SECRET must be at least 32 bytes".into());
+            }
+            return Ok(secret.clone());
+        }
+        let path = self.data_dir.join("jwt-secret");
+        if let Ok(existing) = std::fs::read_to_string(&path) {
+            let bytes = hex_decode(existing.trim())
+                .ok_or_else(|| format!("{} is not a hex secret", path.display()))?;
+            return Ok(Secret::new(bytes));
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .map_err(|e| format!("cannot create {}: {e}", self.data_dir.display()))?;
+        let bytes: [u8; 32] = rand::random();
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        write_private(&path, &hex).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(Secret::new(bytes.to_vec()))
+    }
+}
+
+fn hex_decode(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect()
+}
+
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}

@@ -1,0 +1,168 @@
+//! The demo business loaded into a new database so a first run has something to book.
+
+use crate::db::{write_transaction, DbConnection};
+use crate::error::AppError;
+use crate::store::services::{Service, ServiceRow};
+use crate::store::{
+    self, businesses::Business, locations::Location, resources::HoursRow, resources::Resource,
+};
+
+pub const DEMO_BUSINESS_ID: &str = "biz_demo";
+const LOCATION_ID: &str = "loc_demo_london";
+
+/// Loads the demo business unless it is there already; returns its id.
+pub fn load(conn: &mut DbConnection) -> Result<String, AppError> {
+    if store::businesses::find(conn, DEMO_BUSINESS_ID)?.is_some() {
+        return Ok(DEMO_BUSINESS_ID.to_owned());
+    }
+    write_transaction(conn, |conn| {
+        let now = store::now();
+        store::businesses::insert(
+            conn,
+            &Business {
+                id: DEMO_BUSINESS_ID.into(),
+                name: "Northside Clinic & Salon (demo)".into(),
+                timezone: "Europe/London".into(),
+                created_at: now,
+            },
+        )?;
+        store::locations::insert(
+            conn,
+            &Location {
+                id: LOCATION_ID.into(),
+                business_id: DEMO_BUSINESS_ID.into(),
+                name: "Northside, London".into(),
+                address: Some("12 Example Street, London N1 9XX".into()),
+                phone: Some("+44 20 7946 0018".into()),
+                email: Some("hello@northside.example".into()),
+                timezone: "Europe/London".into(),
+                paused_at: None,
+                pause_reason: None,
+                archived_at: None,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            },
+        )?;
+        let resources = [
+            ("res_demo_ana", "Ana (stylist)", "staff", 1),
+            ("res_demo_ben", "Ben (stylist)", "staff", 1),
+            ("res_demo_chloe", "Chloe (therapist)", "staff", 1),
+            ("res_demo_room_1", "Treatment room 1", "room", 1),
+            ("res_demo_studio", "Studio", "room", 8),
+        ];
+        for (id, name, kind, capacity) in resources {
+            store::resources::insert(
+                conn,
+                &Resource {
+                    id: id.into(),
+                    business_id: DEMO_BUSINESS_ID.into(),
+                    location_id: LOCATION_ID.into(),
+                    name: name.into(),
+                    kind: kind.into(),
+                    capacity,
+                    paused_at: None,
+                    pause_reason: None,
+                    archived_at: None,
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )?;
+            // Monday to Friday 09:00–17:30 with a lunch break, Saturday 10:00–16:00.
+            let mut week = Vec::new();
+            for weekday in 1..=5 {
+                week.push((weekday, 9 * 60, 12 * 60 + 30));
+                week.push((weekday, 13 * 60 + 30, 17 * 60 + 30));
+            }
+            week.push((6, 10 * 60, 16 * 60));
+            let rows: Vec<HoursRow> = week
+                .into_iter()
+                .map(|(weekday, start_minute, end_minute)| HoursRow {
+                    id: format!("hrs_{id}_{weekday}_{start_minute}"),
+                    business_id: DEMO_BUSINESS_ID.into(),
+                    resource_id: id.into(),
+                    weekday,
+                    start_minute,
+                    end_minute,
+                })
+                .collect();
+            store::resources::replace_hours(conn, DEMO_BUSINESS_ID, id, &rows)?;
+        }
+        let services: [(&str, &str, i32, i32, i32, Vec<Vec<&str>>, &str); 4] = [
+            (
+                "svc_demo_haircut",
+                "Haircut",
+                30,
+                10,
+                1,
+                vec![vec!["res_demo_ana", "res_demo_ben"]],
+                "online,partner,phone,walk_in",
+            ),
+            (
+                "svc_demo_facial",
+                "Facial treatment",
+                60,
+                15,
+                1,
+                vec![vec!["res_demo_chloe"], vec!["res_demo_room_1"]],
+                "online,partner,phone,walk_in",
+            ),
+            (
+                "svc_demo_consult",
+                "Phone consultation",
+                20,
+                0,
+                1,
+                vec![vec!["res_demo_chloe"]],
+                "phone",
+            ),
+            (
+                "svc_demo_class",
+                "Skin-care class",
+                60,
+                0,
+                8,
+                vec![vec!["res_demo_studio"]],
+                "online,phone",
+            ),
+        ];
+        for (id, name, duration, buffer_after, capacity, groups, channels) in services {
+            store::services::insert(
+                conn,
+                &Service {
+                    row: ServiceRow {
+                        id: id.into(),
+                        business_id: DEMO_BUSINESS_ID.into(),
+                        location_id: LOCATION_ID.into(),
+                        name: name.into(),
+                        description: None,
+                        duration_minutes: duration,
+                        buffer_before_minutes: 0,
+                        buffer_after_minutes: buffer_after,
+                        slot_step_minutes: if duration >= 60 { 30 } else { 15 },
+                        capacity,
+                        price_cents: Some(i64::from(duration) * 100),
+                        currency: Some("GBP".into()),
+                        min_notice_minutes: 60,
+                        max_advance_minutes: 60 * 24 * 60,
+                        cancel_cutoff_minutes: 24 * 60,
+                        reschedule_cutoff_minutes: 12 * 60,
+                        channels: channels.into(),
+                        paused_at: None,
+                        pause_reason: None,
+                        archived_at: None,
+                        version: 1,
+                        created_at: now,
+                        updated_at: now,
+                    },
+                    requirements: groups
+                        .iter()
+                        .map(|g| g.iter().map(|s| s.to_string()).collect())
+                        .collect(),
+                },
+            )?;
+        }
+        Ok(DEMO_BUSINESS_ID.to_owned())
+    })
+}

@@ -1,0 +1,200 @@
+//! The `slotwise` command line: serve the API, migrate, mint dev tokens, seed the demo.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use slotwise::api::auth::{Role, TokenKeys};
+use slotwise::api::openapi::ApiDoc;
+use slotwise::app::{open_database, Application};
+use slotwise::config::Settings;
+use slotwise::store::{self, businesses::Business};
+use slotwise::{demo, domain, ids, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "slotwise",
+    version,
+    about = "One appointment booking API for every channel."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (the default).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "SLOTWISE_BIND", default_value = slotwise::config::DEFAULT_BIND)]
+        bind: String,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage businesses (tenants).
+    Business {
+        #[command(subcommand)]
+        command: BusinessCommand,
+    },
+    /// Print a signed JWT for development and scripts.
+    Token {
+        #[arg(long)]
+        business: String,
+        /// admin, manager, agent, desk, customer or partner.
+        #[arg(long)]
+        role: Role,
+        /// Subject (user, customer or client id); defaults to `dev-<role>`.
+        #[arg(long)]
+        sub: Option<String>,
+        /// Space-separated scopes (for partner tokens).
+        #[arg(long, default_value = "")]
+        scope: String,
+        #[arg(long, default_value_t = 60 * 24)]
+        ttl_minutes: i64,
+    },
+    /// Load the demo business (idempotent) and print its id.
+    Demo,
+    /// Print the OpenAPI document, or check the committed one.
+    Openapi {
+        /// Exit non-zero when openapi/openapi.json differs from the code.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum BusinessCommand {
+    /// Create a business and print its id.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// IANA time zone, e.g. Europe/London.
+        #[arg(long)]
+        timezone: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("slotwise: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    let mut settings = Settings::from_env()?;
+    match cli.command.unwrap_or(Command::Serve {
+        bind: settings.bind.clone(),
+    }) {
+        Command::Serve { bind } => {
+            settings.bind = bind;
+            serve(settings)
+        }
+        Command::Migrate => {
+            open_database(&settings)?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Business {
+            command: BusinessCommand::Create { name, timezone },
+        } => {
+            domain::catalog::parse_time_zone(&timezone)?;
+            if name.trim().is_empty() {
+                return Err("--name must not be empty".into());
+            }
+            let pool = open_database(&settings)?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let business = Business {
+                id: ids::new_id("biz"),
+                name: name.trim().to_owned(),
+                timezone,
+                created_at: store::now(),
+            };
+            store::businesses::insert(&mut conn, &business).map_err(|e| e.to_string())?;
+            println!("{}", business.id);
+            Ok(())
+        }
+        Command::Token {
+            business,
+            role,
+            sub,
+            scope,
+            ttl_minutes,
+        } => {
+            if ttl_minutes <= 0 {
+                return Err("--ttl-minutes must be positive".into());
+            }
+            let keys = token_keys(&settings)?;
+            let sub = sub.unwrap_or_else(|| format!("dev-{}", role.as_str()));
+            println!("{}", keys.mint(&business, role, &sub, &scope, ttl_minutes)?);
+            Ok(())
+        }
+        Command::Demo => {
+            let pool = open_database(&settings)?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            println!("{}", demo::load(&mut conn).map_err(|e| e.to_string())?);
+            Ok(())
+        }
+        Command::Openapi { check } => {
+            let generated = ApiDoc::json();
+            if !check {
+                print!("{generated}");
+                return Ok(());
+            }
+            let committed = std::fs::read_to_string("openapi/openapi.json")
+                .map_err(|e| format!("cannot read openapi/openapi.json: {e}"))?;
+            if committed == generated {
+                Ok(())
+            } else {
+                Err("openapi/openapi.json differs from the code; run `slotwise openapi > openapi/openapi.json`".into())
+            }
+        }
+    }
+}
+
+fn token_keys(settings: &Settings) -> Result<TokenKeys, String> {
+    let secret = settings.resolve_jwt_secret()?;
+    Ok(TokenKeys::hs256(
+        &secret,
+        &settings.jwt_issuer,
+        &settings.jwt_audience,
+    ))
+}
+
+fn serve(settings: Settings) -> Result<(), String> {
+    telemetry::init_logging(settings.log_format_json);
+    let pool = open_database(&settings)?;
+    let keys = token_keys(&settings)?;
+    if settings.demo {
+        let mut conn = pool.get().map_err(|e| e.to_string())?;
+        let business = demo::load(&mut conn).map_err(|e| e.to_string())?;
+        let admin = keys.mint(&business, Role::Admin, "demo-admin", "", 60 * 24)?;
+        let agent = keys.mint(&business, Role::Agent, "demo-agent", "", 60 * 24)?;
+        println!("demo business {business} is loaded (SLOTWISE_DEMO=false turns this off)");
+        println!("admin token (24 h): {admin}");
+        println!("agent token (24 h): {agent}");
+    }
+    let app = Application::build(&settings, pool, keys)?;
+    println!(
+        "slotwise listening on http://{}  docs: http://{}/docs",
+        settings.bind,
+        display_addr(&settings.bind, app.port())
+    );
+    actix_web::rt::System::new()
+        .block_on(app.run())
+        .map_err(|e| e.to_string())
+}
+
+fn display_addr(bind: &str, port: u16) -> String {
+    let host = bind.rsplit_once(':').map(|(h, _)| h).unwrap_or(bind);
+    let host = if host == "0.0.0.0" || host.is_empty() {
+        "127.0.0.1"
+    } else {
+        host
+    };
+    format!("{host}:{port}")
+}

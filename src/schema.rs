@@ -1,0 +1,137 @@
+//! The diesel table definitions shared by both backends (portable column types only).
+
+diesel::table! {
+    businesses (id) {
+        id -> Text,
+        name -> Text,
+        timezone -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    locations (id) {
+        id -> Text,
+        business_id -> Text,
+        name -> Text,
+        address -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        timezone -> Text,
+        paused_at -> Nullable<Timestamp>,
+        pause_reason -> Nullable<Text>,
+        archived_at -> Nullable<Timestamp>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    location_closures (id) {
+        id -> Text,
+        business_id -> Text,
+        location_id -> Text,
+        starts_on -> Date,
+        ends_on -> Date,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    resources (id) {
+        id -> Text,
+        business_id -> Text,
+        location_id -> Text,
+        name -> Text,
+        kind -> Text,
+        capacity -> Integer,
+        paused_at -> Nullable<Timestamp>,
+        pause_reason -> Nullable<Text>,
+        archived_at -> Nullable<Timestamp>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    resource_hours (id) {
+        id -> Text,
+        business_id -> Text,
+        resource_id -> Text,
+        weekday -> Integer,
+        start_minute -> Integer,
+        end_minute -> Integer,
+    }
+}
+
+diesel::table! {
+    resource_time_off (id) {
+        id -> Text,
+        business_id -> Text,
+        resource_id -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    services (id) {
+        id -> Text,
+        business_id -> Text,
+        location_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        duration_minutes -> Integer,
+        buffer_before_minutes -> Integer,
+        buffer_after_minutes -> Integer,
+        slot_step_minutes -> Integer,
+        capacity -> Integer,
+        price_cents -> Nullable<BigInt>,
+        currency -> Nullable<Text>,
+        min_notice_minutes -> Integer,
+        max_advance_minutes -> Integer,
+        cancel_cutoff_minutes -> Integer,
+        reschedule_cutoff_minutes -> Integer,
+        channels -> Text,
+        paused_at -> Nullable<Timestamp>,
+        pause_reason -> Nullable<Text>,
+        archived_at -> Nullable<Timestamp>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_requirements (service_id, group_no, resource_id) {
+        service_id -> Text,
+        group_no -> Integer,
+        resource_id -> Text,
+        business_id -> Text,
+    }
+}
+
+diesel::joinable!(locations -> businesses (business_id));
+diesel::joinable!(location_closures -> locations (location_id));
+diesel::joinable!(resources -> locations (location_id));
+diesel::joinable!(resource_hours -> resources (resource_id));
+diesel::joinable!(resource_time_off -> resources (resource_id));
+diesel::joinable!(services -> locations (location_id));
+diesel::joinable!(service_requirements -> services (service_id));
+diesel::joinable!(service_requirements -> resources (resource_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    businesses,
+    locations,
+    location_closures,
+    resources,
+    resource_hours,
+    resource_time_off,
+    services,
+    service_requirements,
+);
