@@ -89,7 +89,9 @@ pub fn load(conn: &mut DbConnection) -> Result<String, AppError> {
                 .collect();
             store::resources::replace_hours(conn, DEMO_BUSINESS_ID, id, &rows)?;
         }
-        let services: [(&str, &str, i32, i32, i32, Vec<Vec<&str>>, &str); 4] = [
+        // (id, name, minutes, buffer after, seats, requirement groups, channels)
+        type DemoService<'a> = (&'a str, &'a str, i32, i32, i32, Vec<Vec<&'a str>>, &'a str);
+        let services: [DemoService; 4] = [
             (
                 "svc_demo_haircut",
                 "Haircut",

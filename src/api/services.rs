@@ -173,6 +173,9 @@ pub struct UpdateService {
 
 const DAY: i64 = 24 * 60;
 
+/// Requirement groups as resource ids, one list per group.
+type RequirementGroups = Vec<Vec<String>>;
+
 /// Checks `value` lies in `range`, recording a field error otherwise.
 fn minutes(
     errors: &mut FieldErrors,
@@ -387,7 +390,7 @@ impl CreateService {
 }
 
 impl UpdateService {
-    fn into_changes(self) -> Result<(ServiceChanges, Option<Vec<Vec<String>>>), AppError> {
+    fn into_changes(self) -> Result<(ServiceChanges, Option<RequirementGroups>), AppError> {
         let mut errors = FieldErrors::default();
         let policy = self.policy.unwrap_or_default();
         let (price_cents, currency) = match (self.price_cents, self.currency) {

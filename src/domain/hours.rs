@@ -55,7 +55,8 @@ pub struct WeeklyInterval {
 /// Parses `HH:MM` (00:00 to 24:00) into minutes after midnight.
 pub fn parse_clock(text: &str) -> Option<i32> {
     let (h, m) = text.split_once(':')?;
-    if h.len() != 2 || m.len() != 2 {
+    let two_digits = |part: &str| part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit());
+    if !two_digits(h) || !two_digits(m) {
         return None;
     }
     let hours: i32 = h.parse().ok()?;

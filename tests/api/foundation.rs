@@ -1,0 +1,100 @@
+//! Operational endpoints, the problem+json error model and authentication.
+
+use crate::on_both_databases;
+use serde_json::json;
+use slotwise::api::auth::Role;
+
+on_both_databases! {
+    fn health_ready_metrics_and_docs_answer(app: &TestApp) {
+        let health = app.request("GET", "/healthz", None, &[], None);
+        assert_eq!((health.status, health.json()["status"].as_str()), (200, Some("ok")));
+        let ready = app.request("GET", "/readyz", None, &[], None);
+        assert_eq!(ready.status, 200);
+        let docs = app.request("GET", "/docs", None, &[], None);
+        assert_eq!(docs.status, 200);
+        assert!(docs.text.contains("/openapi.json"));
+        let spec = app.request("GET", "/openapi.json", None, &[], None).json();
+        assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
+        assert!(spec["paths"]["/v1/locations"].is_object());
+        app.get("/v1/locations", &app.token(Role::Admin));
+        let metrics = app.request("GET", "/metrics", None, &[], None);
+        assert!(metrics.header("content-type").unwrap().starts_with("text/plain"));
+        assert!(metrics.text.contains(r#"slotwise_http_requests_total{method="GET",route="/v1/locations",status="200"} 1"#), "{}", metrics.text);
+        assert!(metrics.text.contains("slotwise_http_request_duration_seconds_bucket"));
+    }
+
+    fn every_response_carries_a_request_id_and_echoes_the_callers(app: &TestApp) {
+        let generated = app.request("GET", "/healthz", None, &[], None);
+        assert!(generated.header("x-request-id").unwrap().starts_with("req_"));
+        let echoed = app.request("GET", "/healthz", None, &[("x-request-id", "call-42")], None);
+        assert_eq!(echoed.header("x-request-id"), Some("call-42"));
+    }
+
+    fn unknown_routes_are_404_problems(app: &TestApp) {
+        app.request("GET", "/v1/nothing-here", None, &[], None).problem(404, "not_found");
+        app.request("DELETE", "/healthz", None, &[], None).problem(404, "not_found");
+    }
+
+    fn missing_malformed_expired_and_foreign_tokens_are_401(app: &TestApp) {
+        app.request("GET", "/v1/locations", None, &[], None).problem(401, "unauthenticated");
+        let reply = app.request("GET", "/v1/locations", None, &[("Authorization", "Basic abc")], None);
+        reply.problem(401, "unauthenticated");
+        assert_eq!(reply.header("www-authenticate"), Some("Bearer"));
+        app.get("/v1/locations", "not.a.jwt").problem(401, "unauthenticated");
+        let expired = app.token_with(Role::Admin, "old", "", -10);
+        app.get("/v1/locations", &expired).problem(401, "unauthenticated");
+        let forged = slotwise::api::auth::TokenKeys::hs256(
+            &slotwise::config::Secret::new(vec![1; 32]), "slotwise", "slotwise-api",
+        )
+        .mint(&app.business, Role::Admin, "eve", "", 5)
+        .unwrap();
+        app.get("/v1/locations", &forged).problem(401, "unauthenticated");
+    }
+
+    fn roles_that_may_not_are_403(app: &TestApp) {
+        let body = json!({"name": "Annex", "timezone": "Europe/London"});
+        for role in [Role::Agent, Role::Desk, Role::Customer, Role::Partner] {
+            app.post("/v1/locations", &app.token(role), &body).problem(403, "forbidden");
+        }
+        app.get("/v1/locations", &app.token(Role::Customer)).problem(403, "forbidden");
+        app.get("/v1/locations", &app.token(Role::Partner)).problem(403, "forbidden");
+        let reader = app.token_with(Role::Partner, "partner-app", "catalog:read", 5);
+        assert_eq!(app.get("/v1/locations", &reader).status, 200);
+        for role in [Role::Agent, Role::Desk, Role::Manager, Role::Admin] {
+            assert_eq!(app.get("/v1/locations", &app.token(role)).status, 200, "{role:?}");
+        }
+    }
+
+    fn malformed_json_wrong_types_and_wrong_media_type_are_problems(app: &TestApp) {
+        let admin = app.token(Role::Admin);
+        app.request("POST", "/v1/locations", Some(&admin), &[], Some("{\"name\": ")).problem(400, "malformed_json");
+        let wrong_type = app.post("/v1/locations", &admin, &json!({"name": 7, "timezone": "Europe/London"}));
+        wrong_type.problem(422, "validation_failed");
+        let missing = app.post("/v1/locations", &admin, &json!({"name": "Annex"}));
+        assert!(missing.problem(422, "validation_failed")["errors"]["timezone"].is_string());
+        let unknown = app.post("/v1/locations", &admin, &json!({"name": "Annex", "timezone": "Europe/London", "colour": "red"}));
+        assert!(unknown.problem(422, "validation_failed")["errors"]["colour"].is_string());
+        app.request("POST", "/v1/locations", Some(&admin), &[("content-type", "text/plain")], Some("hello"))
+            .problem(415, "unsupported_media_type");
+        // Nothing of the rejected writes was stored.
+        assert_eq!(app.get("/v1/locations", &admin).json()["data"].as_array().unwrap().len(), 0);
+    }
+}
+
+#[test]
+fn readiness_is_503_while_liveness_stays_200_when_the_database_is_unreachable() {
+    // Nothing listens on port 1, so every connection attempt fails at once.
+    let manager = slotwise::db::ConnectionManager::new(slotwise::db::DatabaseUrl::Postgres(
+        "postgres://nobody@127.0.0.1:1/none?connect_timeout=1".into(),
+    ));
+    let pool = diesel::r2d2::Pool::builder()
+        .max_size(1)
+        .connection_timeout(std::time::Duration::from_secs(1))
+        .build_unchecked(manager);
+    let server = crate::harness::serve(pool);
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let ready = agent.get(format!("{}/readyz", server.base)).call().unwrap();
+    assert_eq!(ready.status().as_u16(), 503);
+    let live = agent.get(format!("{}/healthz", server.base)).call().unwrap();
+    assert_eq!(live.status().as_u16(), 200);
+}

@@ -1,0 +1,7 @@
+//! HTTP-level tests of the running service, each on SQLite and on PostgreSQL.
+
+mod harness;
+
+mod catalog;
+mod foundation;
+mod schema;
