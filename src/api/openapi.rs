@@ -88,8 +88,9 @@ impl ApiDoc {
 mod tests {
     #[test]
     fn the_committed_openapi_document_matches_the_code() {
-        let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
-            .expect("openapi/openapi.json is committed");
+        let committed =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+                .expect("openapi/openapi.json is committed");
         assert!(
             committed == super::ApiDoc::json(),
             "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json`"

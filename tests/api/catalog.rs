@@ -7,7 +7,11 @@ use crate::harness::TestApp;
 use crate::on_both_databases;
 
 fn create_location(app: &TestApp, token: &str, name: &str) -> Value {
-    let reply = app.post("/v1/locations", token, &json!({"name": name, "timezone": "Europe/London"}));
+    let reply = app.post(
+        "/v1/locations",
+        token,
+        &json!({"name": name, "timezone": "Europe/London"}),
+    );
     assert_eq!(reply.status, 201, "{}", reply.text);
     reply.json()
 }

@@ -92,9 +92,15 @@ fn readiness_is_503_while_liveness_stays_200_when_the_database_is_unreachable() 
         .connection_timeout(std::time::Duration::from_secs(1))
         .build_unchecked(manager);
     let server = crate::harness::serve(pool);
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
     let ready = agent.get(format!("{}/readyz", server.base)).call().unwrap();
     assert_eq!(ready.status().as_u16(), 503);
-    let live = agent.get(format!("{}/healthz", server.base)).call().unwrap();
+    let live = agent
+        .get(format!("{}/healthz", server.base))
+        .call()
+        .unwrap();
     assert_eq!(live.status().as_u16(), 200);
 }

@@ -36,17 +36,31 @@ impl Reply {
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Asserts an RFC 9457 problem with this status and code, and returns its body.
     pub fn problem(&self, status: u16, code: &str) -> Value {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
-        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{}", self.text);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.text
+        );
         let body = self.json();
         assert_eq!(body["code"], code, "{}", self.text);
         assert_eq!(body["status"], status);
-        assert!(body["type"].is_string() && body["title"].is_string() && body["detail"].is_string());
+        assert!(
+            body["type"].is_string() && body["title"].is_string() && body["detail"].is_string()
+        );
         body
     }
 }
@@ -75,9 +89,13 @@ impl TestApp {
     pub fn start(backend: Backend) -> Option<TestApp> {
         let (url, cleanup) = match backend {
             Backend::Sqlite => {
-                let dir = std::env::temp_dir().join(format!("slotwise-test-{}", slotwise::ids::new_id("db")));
+                let dir = std::env::temp_dir()
+                    .join(format!("slotwise-test-{}", slotwise::ids::new_id("db")));
                 std::fs::create_dir_all(&dir).unwrap();
-                (format!("sqlite://{}", dir.join("test.db").display()), Cleanup::SqliteDir(dir))
+                (
+                    format!("sqlite://{}", dir.join("test.db").display()),
+                    Cleanup::SqliteDir(dir),
+                )
             }
             Backend::Postgres => {
                 let server = postgres_server()?;
@@ -116,11 +134,15 @@ impl TestApp {
     }
 
     pub fn token_for(&self, business: &str, role: Role) -> String {
-        self.keys.mint(business, role, &format!("test-{}", role.as_str()), "", 30).unwrap()
+        self.keys
+            .mint(business, role, &format!("test-{}", role.as_str()), "", 30)
+            .unwrap()
     }
 
     pub fn token_with(&self, role: Role, sub: &str, scope: &str, ttl_minutes: i64) -> String {
-        self.keys.mint(&self.business, role, sub, scope, ttl_minutes).unwrap()
+        self.keys
+            .mint(&self.business, role, sub, scope, ttl_minutes)
+            .unwrap()
     }
 
     /// Another tenant in the same database.
@@ -128,7 +150,14 @@ impl TestApp {
         create_business(&self.pool, "Other business", "America/New_York")
     }
 
-    pub fn request(&self, method: &str, path: &str, token: Option<&str>, headers: &[(&str, &str)], body: Option<&str>) -> Reply {
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Reply {
         let url = format!("{}{}", self.base, path);
         let mut builder = ureq::http::Request::builder().method(method).uri(&url);
         if let Some(token) = token {
@@ -137,11 +166,18 @@ impl TestApp {
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }
-        if body.is_some() && !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type")) {
+        if body.is_some()
+            && !headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+        {
             builder = builder.header("Content-Type", "application/json");
         }
         let request = builder.body(body.unwrap_or("").to_owned()).unwrap();
-        let mut response = self.agent.run(request).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let mut response = self
+            .agent
+            .run(request)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -149,7 +185,11 @@ impl TestApp {
             .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
             .collect();
         let text = response.body_mut().read_to_string().unwrap_or_default();
-        Reply { status, headers, text }
+        Reply {
+            status,
+            headers,
+            text,
+        }
     }
 
     pub fn get(&self, path: &str, token: &str) -> Reply {
@@ -237,7 +277,10 @@ fn serve_with(settings: Settings, pool: DbPool, keys: TokenKeys) -> RunningServe
         })
     });
     let (port, handle) = rx.recv().expect("server started");
-    RunningServer { base: format!("http://127.0.0.1:{port}"), handle: Some(handle) }
+    RunningServer {
+        base: format!("http://127.0.0.1:{port}"),
+        handle: Some(handle),
+    }
 }
 
 fn create_business(pool: &DbPool, name: &str, timezone: &str) -> String {
@@ -265,19 +308,25 @@ impl PgServer {
     }
 
     fn admin(&self) -> diesel::PgConnection {
-        diesel::PgConnection::establish(&self.url("postgres")).expect("connect to the postgres database")
+        diesel::PgConnection::establish(&self.url("postgres"))
+            .expect("connect to the postgres database")
     }
 
     fn create_database(&self, name: &str) {
         // One at a time: CREATE DATABASE … TEMPLATE fails while the template is being copied by another.
         let _guard = self.create_lock.lock().unwrap_or_else(|p| p.into_inner());
         self.admin()
-            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {}", template_name()))
+            .batch_execute(&format!(
+                "CREATE DATABASE {name} TEMPLATE {}",
+                template_name()
+            ))
             .expect("create test database");
     }
 
     fn drop_database(&self, name: &str) {
-        let _ = self.admin().batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        let _ = self
+            .admin()
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
     }
 }
 
@@ -295,19 +344,30 @@ pub fn postgres_server() -> Option<&'static PgServer> {
             Ok(url) if !url.is_empty() => Some(url.trim_end_matches('/').to_owned()),
             _ => start_cluster(),
         };
-        let required = std::env::var("SLOTWISE_TEST_REQUIRE_PG").is_ok_and(|v| v == "1" || v == "true");
+        let required =
+            std::env::var("SLOTWISE_TEST_REQUIRE_PG").is_ok_and(|v| v == "1" || v == "true");
         let Some(root) = root else {
-            assert!(!required, "SLOTWISE_TEST_REQUIRE_PG is set but no PostgreSQL server could be started");
+            assert!(
+                !required,
+                "SLOTWISE_TEST_REQUIRE_PG is set but no PostgreSQL server could be started"
+            );
             eprintln!("PostgreSQL server binaries not found: PostgreSQL tests are skipped");
             return None;
         };
-        let server = PgServer { root, create_lock: Mutex::new(()) };
+        let server = PgServer {
+            root,
+            create_lock: Mutex::new(()),
+        };
         let mut admin = server.admin();
         let template_name = template_name();
         admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {template_name} WITH (FORCE)"))
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {template_name} WITH (FORCE)"
+            ))
             .expect("drop old template database");
-        admin.batch_execute(&format!("CREATE DATABASE {template_name}")).expect("create template database");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {template_name}"))
+            .expect("create template database");
         let mut template = DbConnectionFor::pg(&server.url(&template_name));
         db::migrate(&mut template).expect("migrate template");
         drop(template);
@@ -338,18 +398,28 @@ fn postgres_bindir() -> Option<PathBuf> {
             .flatten()
             .map(|e| e.path().join("bin")),
     );
-    candidates.into_iter().find(|dir| dir.join("initdb").exists() && dir.join("postgres").exists())
+    candidates
+        .into_iter()
+        .find(|dir| dir.join("initdb").exists() && dir.join("postgres").exists())
 }
 
 /// Starts a private cluster in a temporary directory on a free loopback port.
 /// A watchdog shell stops it and removes the directory when this process exits.
 fn start_cluster() -> Option<String> {
     let bindir = postgres_bindir()?;
-    let as_root = Command::new("id").arg("-u").output().ok().is_some_and(|o| o.stdout.starts_with(b"0\n"));
+    let as_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .ok()
+        .is_some_and(|o| o.stdout.starts_with(b"0\n"));
     let dir = std::env::temp_dir().join(format!("slotwise-pg-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).ok()?;
-    let port = TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
     let data = dir.join("data");
     let wrap = |program: &str| -> Command {
         if as_root {
@@ -362,10 +432,23 @@ fn start_cluster() -> Option<String> {
         }
     };
     if as_root {
-        Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir).status().ok()?;
+        Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(&dir)
+            .status()
+            .ok()?;
     }
     let initdb = wrap(bindir.join("initdb").to_str()?)
-        .args(["-D", data.to_str()?, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+        .args([
+            "-D",
+            data.to_str()?,
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -392,7 +475,12 @@ fn start_cluster() -> Option<String> {
         c.args(["-c", &script]);
         c
     };
-    watchdog.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().ok()?;
+    watchdog
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
     let root = format!("postgres://postgres@127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {

@@ -40,21 +40,32 @@ fn columns(app: &TestApp) -> BTreeSet<(String, String)> {
 #[test]
 fn both_backends_have_the_same_tables_and_columns() {
     let lite = TestApp::start(Backend::Sqlite).unwrap();
-    let Some(pg) = TestApp::start(Backend::Postgres) else { return };
+    let Some(pg) = TestApp::start(Backend::Postgres) else {
+        return;
+    };
     let (lite_columns, pg_columns) = (columns(&lite), columns(&pg));
-    assert!(lite_columns.len() > 50, "expected the full schema, got {lite_columns:?}");
+    assert!(
+        lite_columns.len() > 50,
+        "expected the full schema, got {lite_columns:?}"
+    );
     let only_lite: Vec<_> = lite_columns.difference(&pg_columns).collect();
     let only_pg: Vec<_> = pg_columns.difference(&lite_columns).collect();
-    assert!(only_lite.is_empty() && only_pg.is_empty(), "only in SQLite: {only_lite:?}; only in PostgreSQL: {only_pg:?}");
+    assert!(
+        only_lite.is_empty() && only_pg.is_empty(),
+        "only in SQLite: {only_lite:?}; only in PostgreSQL: {only_pg:?}"
+    );
 }
 
 #[test]
 fn both_migration_folders_hold_the_same_migrations_by_name() {
     let names = |backend: &str| -> BTreeSet<String> {
-        std::fs::read_dir(format!("{}/migrations/{backend}", env!("CARGO_MANIFEST_DIR")))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect()
+        std::fs::read_dir(format!(
+            "{}/migrations/{backend}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
     };
     assert_eq!(names("sqlite"), names("postgres"));
 }
