@@ -179,11 +179,8 @@ fn serve(settings: Settings) -> Result<(), String> {
         println!("agent token (24 h): {agent}");
     }
     let app = Application::build(&settings, pool, keys)?;
-    println!(
-        "slotwise listening on http://{}  docs: http://{}/docs",
-        settings.bind,
-        display_addr(&settings.bind, app.port())
-    );
+    let address = display_addr(&settings.bind, app.port());
+    println!("slotwise listening on http://{address}  docs: http://{address}/docs");
     actix_web::rt::System::new()
         .block_on(app.run())
         .map_err(|e| e.to_string())

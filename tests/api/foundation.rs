@@ -76,6 +76,9 @@ on_both_databases! {
         assert!(unknown.problem(422, "validation_failed")["errors"]["colour"].is_string());
         app.request("POST", "/v1/locations", Some(&admin), &[("content-type", "text/plain")], Some("hello"))
             .problem(415, "unsupported_media_type");
+        let huge = format!(r#"{{"name": "{}", "timezone": "Europe/London"}}"#, "x".repeat(300 * 1024));
+        app.request("POST", "/v1/locations", Some(&admin), &[], Some(&huge))
+            .problem(413, "payload_too_large");
         // Nothing of the rejected writes was stored.
         assert_eq!(app.get("/v1/locations", &admin).json()["data"].as_array().unwrap().len(), 0);
     }

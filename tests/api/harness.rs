@@ -312,7 +312,7 @@ impl PgServer {
             .expect("connect to the postgres database")
     }
 
-    fn create_database(&self, name: &str) {
+    pub fn create_database(&self, name: &str) {
         // One at a time: CREATE DATABASE … TEMPLATE fails while the template is being copied by another.
         let _guard = self.create_lock.lock().unwrap_or_else(|p| p.into_inner());
         self.admin()
@@ -323,7 +323,14 @@ impl PgServer {
             .expect("create test database");
     }
 
-    fn drop_database(&self, name: &str) {
+    /// A database with no tables, for tests that migrate it themselves.
+    pub fn create_empty_database(&self, name: &str) {
+        self.admin()
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create database");
+    }
+
+    pub fn drop_database(&self, name: &str) {
         let _ = self
             .admin()
             .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));

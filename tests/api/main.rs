@@ -3,5 +3,6 @@
 mod harness;
 
 mod catalog;
+mod cli;
 mod foundation;
 mod schema;
