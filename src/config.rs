@@ -102,8 +102,12 @@ impl Settings {
             .map_err(|e| format!("cannot create {}: {e}", self.data_dir.display()))?;
         let bytes: [u8; 32] = rand::random();
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        write_private(&path, &hex).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        Ok(Secret::new(bytes.to_vec()))
+        match write_private(&path, &hex) {
+            Ok(()) => Ok(Secret::new(bytes.to_vec())),
+            // Another process (say `token` beside a starting `serve`) won the race: use its secret.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => self.resolve_jwt_secret(),
+            Err(e) => Err(format!("cannot write {}: {e}", path.display())),
+        }
     }
 }
 
@@ -117,19 +121,21 @@ fn hex_decode(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-#[cfg(unix)]
+/// Writes `contents` to `path` only if `path` does not exist yet, atomically:
+/// the file appears complete or not at all (written aside, then hard-linked).
 fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(contents.as_bytes())
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
-    std::fs::write(path, contents)
+    let aside = path.with_extension(format!("tmp{}", std::process::id()));
+    {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&aside)?;
+        file.write_all(contents.as_bytes())?;
+        file.sync_all()?;
+    }
+    let linked = std::fs::hard_link(&aside, path);
+    let _ = std::fs::remove_file(&aside);
+    linked
 }
