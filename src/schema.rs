@@ -116,6 +116,114 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    customers (id) {
+        id -> Text,
+        business_id -> Text,
+        name -> Text,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    holds (id) {
+        id -> Text,
+        business_id -> Text,
+        service_id -> Text,
+        location_id -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        expires_at -> Timestamp,
+        status -> Text,
+        channel -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    bookings (id) {
+        id -> Text,
+        business_id -> Text,
+        service_id -> Text,
+        location_id -> Text,
+        customer_id -> Text,
+        reference -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        status -> Text,
+        channel -> Text,
+        created_by -> Text,
+        notes -> Nullable<Text>,
+        cancel_reason -> Nullable<Text>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    allocations (id) {
+        id -> Text,
+        business_id -> Text,
+        resource_id -> Text,
+        service_id -> Text,
+        booking_id -> Nullable<Text>,
+        hold_id -> Nullable<Text>,
+        session_start -> Timestamp,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        seat -> Bool,
+        exclusive -> Bool,
+        active -> Bool,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> Text,
+        business_id -> Text,
+        event_type -> Text,
+        subject_id -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    booking_history (id) {
+        id -> Text,
+        business_id -> Text,
+        booking_id -> Text,
+        action -> Text,
+        actor -> Text,
+        actor_role -> Text,
+        channel -> Text,
+        details -> Text,
+        override_rules -> Nullable<Text>,
+        override_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_records (business_id, principal, idempotency_key) {
+        business_id -> Text,
+        principal -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        status_code -> Nullable<Integer>,
+        response_body -> Nullable<Text>,
+        response_headers -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(locations -> businesses (business_id));
 diesel::joinable!(location_closures -> locations (location_id));
 diesel::joinable!(resources -> locations (location_id));
@@ -124,6 +232,12 @@ diesel::joinable!(resource_time_off -> resources (resource_id));
 diesel::joinable!(services -> locations (location_id));
 diesel::joinable!(service_requirements -> services (service_id));
 diesel::joinable!(service_requirements -> resources (resource_id));
+diesel::joinable!(bookings -> customers (customer_id));
+diesel::joinable!(bookings -> services (service_id));
+diesel::joinable!(allocations -> bookings (booking_id));
+diesel::joinable!(allocations -> holds (hold_id));
+diesel::joinable!(allocations -> resources (resource_id));
+diesel::joinable!(booking_history -> bookings (booking_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     businesses,
@@ -134,4 +248,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     resource_time_off,
     services,
     service_requirements,
+    customers,
+    holds,
+    bookings,
+    allocations,
+    events,
+    booking_history,
+    idempotency_records,
 );

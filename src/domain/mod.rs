@@ -3,3 +3,4 @@
 
 pub mod catalog;
 pub mod hours;
+pub mod availability;
