@@ -83,10 +83,16 @@ pub struct ValidationFailed(#[allow(dead_code)] Problem);
 )]
 pub struct VersionMismatch(#[allow(dead_code)] Problem);
 
-/// The request conflicts with the current state.
+/// The request conflicts with the current state (`slot_unavailable`,
+/// `invalid_transition`, `paused`, `idempotency_in_progress`, ...).
 #[derive(ToResponse)]
 #[response(description = "Conflict", content_type = "application/problem+json")]
 pub struct Conflict(#[allow(dead_code)] Problem);
+
+/// The hold behind the request has expired.
+#[derive(ToResponse)]
+#[response(description = "Gone", content_type = "application/problem+json")]
+pub struct Gone(#[allow(dead_code)] Problem);
 
 #[derive(Debug)]
 pub struct AppError {
@@ -226,6 +232,83 @@ impl AppError {
     /// 409 with a caller-chosen stable code.
     pub fn conflict(code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, title, detail)
+    }
+
+    /// 409 `slot_unavailable`: the slot is taken (capacity, seats or a hold).
+    pub fn slot_unavailable(detail: impl Into<String>) -> Self {
+        Self::conflict("slot_unavailable", "Slot unavailable", detail)
+    }
+
+    /// 422 `outside_hours`: the start is not a slot of the service at all.
+    pub fn outside_hours(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "outside_hours",
+            "Outside opening hours",
+            detail,
+        )
+    }
+
+    /// 422 `policy_violation` naming the service rule that refuses the request.
+    pub fn policy_violation(rule: &str, detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "policy_violation",
+            "Policy violation",
+            detail,
+        )
+        .with("rule", rule)
+    }
+
+    /// 409 `paused`: a service, resource or location is paused; says why.
+    pub fn paused(what: &str, reason: Option<&str>) -> Self {
+        let reason = reason.unwrap_or("paused");
+        Self::conflict(
+            "paused",
+            "Paused",
+            format!("The {what} is paused and takes no bookings: {reason}"),
+        )
+        .with("reason", reason)
+        .with("paused", what)
+    }
+
+    /// 410 `hold_expired`: the hold ran out (or was released) before it was booked.
+    pub fn hold_expired() -> Self {
+        Self::new(
+            StatusCode::GONE,
+            "hold_expired",
+            "Hold expired",
+            "The hold has expired or was released; pick the slot again.",
+        )
+    }
+
+    /// 409 `invalid_transition`: the booking's status does not allow this step.
+    pub fn invalid_transition(from: &str, action: &str) -> Self {
+        Self::conflict(
+            "invalid_transition",
+            "Invalid transition",
+            format!("A {from} booking cannot {action}."),
+        )
+        .with("status", from)
+    }
+
+    /// 422 `idempotency_key_reused`: the key was used with a different request.
+    pub fn idempotency_key_reused() -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "Idempotency key reused",
+            "This Idempotency-Key was used with a different request; use a new key.",
+        )
+    }
+
+    /// 409 `idempotency_in_progress`: the first request with this key is still running.
+    pub fn idempotency_in_progress() -> Self {
+        Self::conflict(
+            "idempotency_in_progress",
+            "Request in progress",
+            "A request with this Idempotency-Key is still being processed; retry shortly.",
+        )
     }
 
     /// 503: the database cannot be reached or the pool is exhausted.

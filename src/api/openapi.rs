@@ -52,6 +52,7 @@ use crate::error;
             error::ValidationFailed,
             error::VersionMismatch,
             error::Conflict,
+            error::Gone,
         )
     ),
     modifiers(&BearerAuth),
