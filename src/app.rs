@@ -26,6 +26,7 @@ pub fn open_database(settings: &Settings) -> Result<DbPool, String> {
 pub struct Application {
     port: u16,
     server: Server,
+    pool: web::Data<DbPool>,
 }
 
 impl Application {
@@ -37,11 +38,16 @@ impl Application {
         let pool = web::Data::new(pool);
         let keys = web::Data::new(keys);
         let metrics = web::Data::new(Metrics::default());
+        let booking_settings = web::Data::new(api::BookingSettings {
+            hold_ttl: chrono::Duration::minutes(settings.hold_minutes.clamp(1, 24 * 60)),
+        });
+        let sweep_pool = pool.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(pool.clone())
                 .app_data(keys.clone())
                 .app_data(metrics.clone())
+                .app_data(booking_settings.clone())
                 .wrap(middleware::from_fn(telemetry::observe_requests))
                 .configure(api::routes)
         })
@@ -49,15 +55,23 @@ impl Application {
         .listen(listener)
         .map_err(|e| e.to_string())?
         .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            pool: sweep_pool,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Serves until the process is told to stop.
+    /// Serves until the process is told to stop, with the background workers.
     pub async fn run(self) -> std::io::Result<()> {
+        actix_web::rt::spawn(crate::workers::sweep_lapsed_holds(
+            self.pool.clone(),
+            std::time::Duration::from_secs(30),
+        ));
         self.server.await
     }
 

@@ -37,6 +37,8 @@ pub struct Settings {
     pub pool_size: u32,
     pub workers: usize,
     pub log_format_json: bool,
+    /// How long a hold blocks its slot.
+    pub hold_minutes: i64,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/slotwise.db";
@@ -80,6 +82,7 @@ impl Settings {
             pool_size: env_number("SLOTWISE_DB_POOL_SIZE", 16)?,
             workers: env_number("SLOTWISE_WORKERS", workers_default)?,
             log_format_json: env("SLOTWISE_LOG_FORMAT").is_some_and(|v| v == "json"),
+            hold_minutes: env_number("SLOTWISE_HOLD_MINUTES", 10)?,
         })
     }
 

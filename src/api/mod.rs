@@ -3,8 +3,13 @@
 //! `web::block`; they hold no SQL and no business rules.
 
 pub mod auth;
+pub mod availability;
+pub mod bookings;
+pub mod caller;
 pub mod catalog;
+pub mod events;
 pub mod health;
+pub mod holds;
 pub mod locations;
 pub mod openapi;
 pub mod resources;
@@ -19,6 +24,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::db::{DbConnection, DbPool};
 use crate::error::AppError;
 
+pub use caller::BookingSettings;
+
 /// Registers every route of the service.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(json_config())
@@ -28,6 +35,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(locations::routes)
         .configure(resources::routes)
         .configure(services::routes)
+        .configure(availability::routes)
+        .configure(holds::routes)
+        .configure(bookings::routes)
+        .configure(events::routes)
         .default_service(web::to(|| async {
             AppError::route_not_found().into_response()
         }));

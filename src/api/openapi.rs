@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{health, locations, resources, services};
+use super::{availability, bookings, events, health, holds, locations, resources, services};
 use crate::error;
 
 #[derive(OpenApi)]
@@ -41,6 +41,23 @@ use crate::error;
         services::get_service,
         services::update_service,
         services::delete_service,
+        availability::get_availability,
+        holds::create_hold,
+        holds::release_hold,
+        bookings::create_booking,
+        bookings::list_bookings,
+        bookings::get_booking,
+        bookings::get_booking_by_reference,
+        bookings::update_booking,
+        bookings::get_booking_ics,
+        bookings::get_booking_history,
+        bookings::reschedule_booking,
+        bookings::cancel_booking,
+        bookings::check_in_booking,
+        bookings::start_booking,
+        bookings::complete_booking,
+        bookings::no_show_booking,
+        events::list_events,
     ),
     components(
         schemas(error::Problem),
@@ -59,6 +76,8 @@ use crate::error;
     tags(
         (name = "operations", description = "Health, readiness, metrics and this document"),
         (name = "catalog", description = "Locations, resources, services, hours, time off and closures"),
+        (name = "bookings", description = "Availability, holds, bookings and their lifecycle, the same for every channel"),
+        (name = "events", description = "The outbox: every state change, in order"),
     )
 )]
 pub struct ApiDoc;

@@ -183,3 +183,55 @@ where
 pub fn is_postgres(conn: &DbConnection) -> bool {
     matches!(conn, DbConnection::Postgresql(_))
 }
+
+/// Takes row locks on the given resources, in id order so two writers never
+/// wait on each other in opposite orders. PostgreSQL only: SQLite's
+/// `BEGIN IMMEDIATE` already serialises writers.
+pub fn lock_resources(conn: &mut DbConnection, ids: &[String]) -> QueryResult<()> {
+    if let DbConnection::Postgresql(pg) = conn {
+        let mut sorted = ids.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        diesel::sql_query("SELECT id FROM resources WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(sorted)
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
+/// What a failed statement means for the write path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// Deadlock, serialization failure or a busy SQLite file: run the transaction again.
+    Retry,
+    /// The PostgreSQL exclusion constraint on allocations fired: the slot is taken.
+    Overlap,
+    /// A unique index refused a row (which one, when the database says).
+    Duplicate(Option<String>),
+    Other,
+}
+
+/// Sorts a diesel error into what the caller should do about it. diesel maps
+/// PostgreSQL's 23P01 (exclusion) and 40P01 (deadlock) to `Unknown`, so those
+/// are recognised by constraint name and message.
+pub fn classify(error: &diesel::result::Error) -> Failure {
+    use diesel::result::{DatabaseErrorKind, Error};
+    let Error::DatabaseError(kind, info) = error else {
+        return Failure::Other;
+    };
+    let message = info.message();
+    match kind {
+        DatabaseErrorKind::SerializationFailure => Failure::Retry,
+        DatabaseErrorKind::UniqueViolation => {
+            Failure::Duplicate(info.constraint_name().map(str::to_owned))
+        }
+        _ if info.constraint_name() == Some("allocations_no_overlap") => Failure::Overlap,
+        _ if message.contains("deadlock detected")
+            || message.contains("database is locked")
+            || message.contains("could not serialize") =>
+        {
+            Failure::Retry
+        }
+        _ => Failure::Other,
+    }
+}

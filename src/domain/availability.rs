@@ -120,7 +120,11 @@ pub enum Refusal {
 }
 
 /// Every bookable slot in the window, ordered by start; each start once.
-pub fn slots(_service: &ServiceSpec, _resources: &[ResourceCalendar], _window: &Window) -> Vec<Slot> {
+pub fn slots(
+    _service: &ServiceSpec,
+    _resources: &[ResourceCalendar],
+    _window: &Window,
+) -> Vec<Slot> {
     unimplemented!("availability engine")
 }
 

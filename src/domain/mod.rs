@@ -1,6 +1,11 @@
 //! Pure business rules: no I/O, no actix, no diesel. Everything here is a plain
 //! function over plain values, tested next to its code.
 
-pub mod catalog;
-pub mod hours;
 pub mod availability;
+pub mod catalog;
+pub mod contact;
+pub mod hours;
+pub mod ics;
+pub mod lifecycle;
+pub mod policy;
+pub mod reference;

@@ -1,13 +1,19 @@
 //! Diesel queries, one file per aggregate. Every query is scoped by
 //! `business_id`; multi-statement writes run in one transaction here.
 
+pub mod bookings;
 pub mod businesses;
+pub mod calendar;
+pub mod customers;
+pub mod events;
+pub mod holds;
 pub mod locations;
 pub mod resources;
 pub mod services;
 
 use chrono::NaiveDateTime;
 
+use crate::db::{DbConnection, Failure};
 use crate::error::AppError;
 
 /// The current instant as stored: UTC without an offset.
@@ -30,5 +36,60 @@ pub fn expect_one_row(updated: usize, stored: i32) -> Result<(), AppError> {
         Ok(())
     } else {
         Err(AppError::version_mismatch(Some(stored + 1)))
+    }
+}
+
+/// An error inside a write transaction: a rule said no (final), or the
+/// database did (maybe worth another attempt; see [`with_retries`]).
+#[derive(Debug)]
+pub enum TxError {
+    App(AppError),
+    Db(diesel::result::Error),
+}
+
+impl From<AppError> for TxError {
+    fn from(error: AppError) -> Self {
+        TxError::App(error)
+    }
+}
+
+impl From<diesel::result::Error> for TxError {
+    fn from(error: diesel::result::Error) -> Self {
+        TxError::Db(error)
+    }
+}
+
+/// Runs `work` in a write transaction and runs it again when the database
+/// reports a deadlock, a serialization failure, a busy file or a unique-index
+/// race (a reference code or a customer created twice at once): those are
+/// never the caller's fault and never reach them as a 500. An exclusion
+/// violation on allocations means the slot was taken: 409 `slot_unavailable`.
+pub fn with_retries<T>(
+    conn: &mut DbConnection,
+    mut work: impl FnMut(&mut DbConnection) -> Result<T, TxError>,
+) -> Result<T, AppError> {
+    const ATTEMPTS: u32 = 12;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let error = match crate::db::write_transaction(conn, &mut work) {
+            Ok(value) => return Ok(value),
+            Err(TxError::App(error)) => return Err(error),
+            Err(TxError::Db(error)) => error,
+        };
+        match crate::db::classify(&error) {
+            Failure::Overlap => {
+                return Err(AppError::slot_unavailable(
+                    "That slot has just been taken; pick another.",
+                ))
+            }
+            Failure::Retry | Failure::Duplicate(_) if attempt < ATTEMPTS => {
+                tracing::debug!(%error, attempt, "retrying write transaction");
+                // Back off a little, with jitter, so retries do not collide again.
+                let millis = rand::random_range(1..=5u64 * u64::from(attempt));
+                std::thread::sleep(std::time::Duration::from_millis(millis));
+            }
+            _ => return Err(AppError::internal(format!("database: {error}"))),
+        }
     }
 }

@@ -250,3 +250,15 @@ pub fn archive(conn: &mut DbConnection, business: &str, id: &str) -> Result<(), 
         Ok(())
     })
 }
+
+/// A service found by id alone, for anonymous widget callers: the id is the
+/// only thing they know, and it names the business.
+pub fn find_anywhere(conn: &mut DbConnection, id: &str) -> Result<Service, AppError> {
+    let business = services::table
+        .filter(services::id.eq(id))
+        .select(services::business_id)
+        .first::<String>(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("service"))?;
+    find(conn, &business, id)
+}

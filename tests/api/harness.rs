@@ -67,6 +67,7 @@ impl Reply {
 
 pub struct TestApp {
     pub backend: Backend,
+    pub database_url: String,
     pub base: String,
     pub pool: DbPool,
     pub business: String,
@@ -108,7 +109,7 @@ impl TestApp {
         db::migrate(&mut pool.get().unwrap()).expect("migrations");
         let business = create_business(&pool, "Test business", "Europe/London");
         let keys = TokenKeys::hs256(&Secret::new(SECRET.to_vec()), "slotwise", "slotwise-api");
-        let settings = test_settings(url);
+        let settings = test_settings(url.clone());
         let server = serve_with(settings, pool.clone(), keys.clone());
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -118,6 +119,7 @@ impl TestApp {
             .into();
         Some(TestApp {
             backend,
+            database_url: url,
             base: server.base.clone(),
             pool,
             business,
@@ -158,7 +160,20 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> Reply {
-        let url = format!("{}{}", self.base, path);
+        self.request_at(&self.base, method, path, token, headers, body)
+    }
+
+    /// As `request`, against another server (a second API process on the same database).
+    pub fn request_at(
+        &self,
+        base: &str,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Reply {
+        let url = format!("{base}{path}");
         let mut builder = ureq::http::Request::builder().method(method).uri(&url);
         if let Some(token) = token {
             builder = builder.header("Authorization", format!("Bearer {token}"));
@@ -262,6 +277,7 @@ fn test_settings(database_url: String) -> Settings {
         pool_size: 20,
         workers: 2,
         log_format_json: false,
+        hold_minutes: 10,
     }
 }
 

@@ -2,7 +2,10 @@
 
 mod harness;
 
+mod bookings;
 mod catalog;
 mod cli;
 mod foundation;
+mod races;
 mod schema;
+mod shop;

@@ -21,6 +21,8 @@ CREATE TABLE holds (
     location_id TEXT NOT NULL REFERENCES locations(id),
     starts_at TIMESTAMP NOT NULL,
     ends_at TIMESTAMP NOT NULL,
+    -- comma list, one per requirement group, as chosen when the hold was taken
+    resource_ids TEXT NOT NULL,
     expires_at TIMESTAMP NOT NULL,
     -- active, released, expired or booked
     status TEXT NOT NULL,
@@ -39,6 +41,8 @@ CREATE TABLE bookings (
     reference TEXT NOT NULL,
     starts_at TIMESTAMP NOT NULL,
     ends_at TIMESTAMP NOT NULL,
+    -- comma list of the allocated resources, one per requirement group
+    resource_ids TEXT NOT NULL,
     status TEXT NOT NULL,
     channel TEXT NOT NULL,
     created_by TEXT NOT NULL,

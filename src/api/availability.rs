@@ -1,0 +1,273 @@
+//! `GET /v1/availability`: the bookable slots of a service, the same for every
+//! channel, computed by the pure engine in `domain::availability`.
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::MaybePrincipal;
+use super::blocking;
+use super::caller::{caller, Caller};
+use crate::db::DbPool;
+use crate::domain::availability::{self, Slot};
+use crate::domain::catalog::{parse_time_zone, Channel};
+use crate::error::AppError;
+use crate::store::calendar::{self, Except};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/availability", web::get().to(get_availability));
+}
+
+/// The longest range one request may ask for.
+pub const MAX_RANGE_DAYS: i64 = 31;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AvailabilityQuery {
+    /// The service to book.
+    pub service_id: String,
+    /// First day (`2026-03-08`, in the location's zone) or instant (RFC 3339).
+    /// Default: now.
+    pub from: Option<String>,
+    /// Last day (inclusive) or instant (exclusive). Default: 7 days after `from`.
+    /// At most 31 days after `from`.
+    pub to: Option<String>,
+    /// Only if the service is offered at this location.
+    pub location_id: Option<String>,
+    /// Only slots this resource can take.
+    pub resource_id: Option<String>,
+    /// Render `local_*` times and group days in this IANA zone (default: the location's).
+    pub tz: Option<String>,
+}
+
+/// One bookable start.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlotView {
+    #[schema(format = DateTime, example = "2026-03-08T14:00:00Z")]
+    pub start: String,
+    #[schema(format = DateTime)]
+    pub end: String,
+    /// `start` in the rendering zone, with its offset.
+    #[schema(example = "2026-03-08T14:00:00+00:00")]
+    pub local_start: String,
+    pub local_end: String,
+    /// A valid combination: one resource per requirement group.
+    pub resource_ids: Vec<String>,
+    /// Per requirement group, every resource free for this slot.
+    pub choices: Vec<Vec<String>>,
+    /// Seats still free (group sessions); 1 for an ordinary appointment.
+    pub seats_left: u32,
+}
+
+/// The slots of one local day.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DayView {
+    #[schema(example = "2026-03-08")]
+    pub date: String,
+    pub slots: Vec<SlotView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AvailabilityView {
+    pub service_id: String,
+    pub location_id: String,
+    /// The zone days and `local_*` times are rendered in.
+    pub timezone: String,
+    #[schema(format = DateTime)]
+    pub from: String,
+    #[schema(format = DateTime)]
+    pub to: String,
+    /// Every day of the range, in order, with its slots (possibly none).
+    pub days: Vec<DayView>,
+}
+
+pub fn utc_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+pub fn local_text(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz)
+        .to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
+/// The first instant of a local day (the first instant after a gap when
+/// midnight does not exist there).
+pub fn start_of_day(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    let mut local = day.and_hms_opt(0, 0, 0).expect("midnight exists");
+    for _ in 0..=24 * 60 {
+        if let Some(t) = tz.from_local_datetime(&local).earliest() {
+            return t.with_timezone(&Utc);
+        }
+        local += Duration::minutes(1);
+    }
+    Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight exists"))
+}
+
+/// Reads a `from`/`to` parameter: an RFC 3339 instant, or a local date (for
+/// `to`, the whole day is included).
+pub fn parse_bound(
+    field: &str,
+    text: &str,
+    tz: Tz,
+    end_of_range: bool,
+) -> Result<DateTime<Utc>, AppError> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        Ok(day) if end_of_range => Ok(start_of_day(day + Duration::days(1), tz)),
+        Ok(day) => Ok(start_of_day(day, tz)),
+        Err(_) => Err(AppError::bad_parameter(
+            field,
+            "expected a date (2026-03-08) or an RFC 3339 instant (2026-03-08T14:00:00Z)",
+        )),
+    }
+}
+
+pub fn slot_view(slot: &Slot, tz: Tz) -> SlotView {
+    SlotView {
+        start: utc_text(slot.start),
+        end: utc_text(slot.end),
+        local_start: local_text(slot.start, tz),
+        local_end: local_text(slot.end, tz),
+        resource_ids: slot.resource_ids.clone(),
+        choices: slot.choices.clone(),
+        seats_left: slot.seats_left,
+    }
+}
+
+/// Bookable slots of a service between two days or instants.
+///
+/// Open to anonymous callers (the online widget) for services that allow the
+/// `online` channel. The list applies minimum notice and maximum advance for
+/// everyone; staff who need a slot outside them book it with an override.
+#[utoipa::path(
+    get, path = "/v1/availability", tag = "bookings",
+    params(AvailabilityQuery),
+    responses(
+        (status = 200, body = AvailabilityView),
+        (status = 400, response = crate::error::BadRequest),
+        (status = 401, response = crate::error::Unauthenticated),
+        (status = 404, response = crate::error::NotFound),
+        (status = 409, response = crate::error::Conflict),
+        (status = 422, response = crate::error::ValidationFailed),
+    ),
+    security((), ("bearer" = []))
+)]
+pub async fn get_availability(
+    maybe: MaybePrincipal,
+    pool: web::Data<DbPool>,
+    query: web::Query<AvailabilityQuery>,
+) -> Result<HttpResponse, AppError> {
+    let caller: Caller = caller(maybe);
+    let query = query.into_inner();
+    let render_tz = match &query.tz {
+        Some(name) => Some(parse_time_zone(name).map_err(|m| AppError::bad_parameter("tz", m))?),
+        None => None,
+    };
+    let view = blocking(&pool, move |conn| {
+        let now = Utc::now();
+        let ctx = calendar::service_context(conn, caller.business(), &query.service_id)?;
+        let policy = ctx.policy();
+        if caller.is_anonymous() && !policy.channels.contains(&Channel::Online) {
+            return Err(AppError::not_found("service"));
+        }
+        if let Some(location_id) = &query.location_id {
+            if location_id != &ctx.location.id {
+                return Err(AppError::bad_parameter(
+                    "location_id",
+                    "the service is not offered at this location",
+                ));
+            }
+        }
+        let channel = caller.channel();
+        if !caller.is_staff() && !policy.channels.contains(&channel) {
+            return Err(AppError::policy_violation(
+                "channels",
+                format!(
+                    "This service cannot be booked through the {} channel.",
+                    channel.as_str()
+                ),
+            ));
+        }
+        ctx.ensure_not_paused(&[])?;
+        let from = match &query.from {
+            Some(text) => parse_bound("from", text, ctx.tz, false)?,
+            None => now,
+        };
+        let to = match &query.to {
+            Some(text) => parse_bound("to", text, ctx.tz, true)?,
+            None => from + Duration::days(7),
+        };
+        if to <= from {
+            return Err(AppError::bad_parameter("to", "must be after `from`"));
+        }
+        if to - from > Duration::days(MAX_RANGE_DAYS) {
+            return Err(AppError::bad_parameter(
+                "to",
+                format!("the range may span at most {MAX_RANGE_DAYS} days"),
+            ));
+        }
+        let mut spec = ctx.spec();
+        if let Some(resource_id) = &query.resource_id {
+            let mut found = false;
+            for group in spec.groups.iter_mut() {
+                if group.contains(resource_id) {
+                    *group = vec![resource_id.clone()];
+                    found = true;
+                }
+            }
+            if !found {
+                return Err(AppError::bad_parameter(
+                    "resource_id",
+                    "this resource does not deliver the service",
+                ));
+            }
+        }
+        let window = calendar::window(
+            conn,
+            &ctx,
+            from,
+            to,
+            Some(now + policy.min_notice),
+            Some(now + policy.max_advance),
+        )?;
+        let calendars = calendar::calendars(conn, &ctx, from, to, now, Except::default())?;
+        let slots = availability::slots(&spec, &calendars, &window);
+        let tz = render_tz.unwrap_or(ctx.tz);
+        Ok(AvailabilityView {
+            service_id: ctx.service.row.id.clone(),
+            location_id: ctx.location.id.clone(),
+            timezone: tz.name().to_owned(),
+            from: utc_text(from),
+            to: utc_text(to),
+            days: group_by_day(&slots, from, to, tz),
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Every local day touching `[from, to)` with its slots, in order.
+fn group_by_day(slots: &[Slot], from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz) -> Vec<DayView> {
+    let first = from.with_timezone(&tz).date_naive();
+    let last = (to - Duration::seconds(1)).with_timezone(&tz).date_naive();
+    let mut days: Vec<DayView> = first
+        .iter_days()
+        .take_while(|d| *d <= last)
+        .map(|d| DayView {
+            date: d.format("%Y-%m-%d").to_string(),
+            slots: Vec::new(),
+        })
+        .collect();
+    for slot in slots {
+        let day = slot.start.with_timezone(&tz).date_naive();
+        let index = (day - first).num_days();
+        if let Some(entry) = usize::try_from(index).ok().and_then(|i| days.get_mut(i)) {
+            entry.slots.push(slot_view(slot, tz));
+        }
+    }
+    days
+}

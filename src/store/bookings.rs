@@ -1,0 +1,664 @@
+//! Bookings: the write path that never double-books, the lifecycle, history,
+//! and the lookups staff and customers use.
+//!
+//! Every write is one transaction (see [`with_retries`]): lock the resources
+//! that can deliver the service (PostgreSQL: `SELECT … FOR UPDATE` in id order;
+//! SQLite: the transaction is `BEGIN IMMEDIATE`), settle lapsed holds, check
+//! the slot against hours, occupants and capacity, then write the booking, its
+//! allocations, its history entry and its event together.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+use super::calendar::{self, Except, Occupier, ServiceContext};
+use super::customers::{self, Customer};
+use super::holds::{self, split_ids, Hold};
+use super::{events, with_retries, TxError};
+use crate::api::PageRequest;
+use crate::db::{lock_resources, DbConnection};
+use crate::domain::contact::{normalise_email, normalise_phone};
+use crate::domain::lifecycle::{next_status, BookingStatus, Step};
+use crate::domain::reference::new_reference;
+use crate::error::AppError;
+use crate::schema::{allocations, booking_history, bookings, holds as holds_table};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = bookings)]
+pub struct Booking {
+    pub id: String,
+    pub business_id: String,
+    pub service_id: String,
+    pub location_id: String,
+    pub customer_id: String,
+    pub reference: String,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub resource_ids: String,
+    pub status: String,
+    pub channel: String,
+    pub created_by: String,
+    pub notes: Option<String>,
+    pub cancel_reason: Option<String>,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Booking {
+    pub fn resources(&self) -> Vec<String> {
+        split_ids(&self.resource_ids)
+    }
+
+    pub fn status(&self) -> BookingStatus {
+        BookingStatus::parse(&self.status).unwrap_or(BookingStatus::Confirmed)
+    }
+
+    /// The snapshot carried by events.
+    fn payload(&self) -> Value {
+        json!({
+            "booking_id": self.id,
+            "reference": self.reference,
+            "status": self.status,
+            "service_id": self.service_id,
+            "location_id": self.location_id,
+            "customer_id": self.customer_id,
+            "resource_ids": self.resources(),
+            "start": self.starts_at.and_utc(),
+            "end": self.ends_at.and_utc(),
+            "channel": self.channel,
+            "version": self.version,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = booking_history)]
+pub struct HistoryEntry {
+    pub id: String,
+    pub business_id: String,
+    pub booking_id: String,
+    pub action: String,
+    pub actor: String,
+    pub actor_role: String,
+    pub channel: String,
+    pub details: String,
+    pub override_rules: Option<String>,
+    pub override_reason: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// Who is making a change, for history and `created_by`.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub subject: String,
+    /// `anonymous` or a token role.
+    pub role: String,
+    /// The door the change came through.
+    pub channel: String,
+}
+
+/// Rules a staff member set aside for this change, and why.
+#[derive(Debug, Clone, Default)]
+pub struct Waiver {
+    pub rules: Vec<String>,
+    pub reason: Option<String>,
+}
+
+/// The customer a booking is for.
+#[derive(Debug, Clone)]
+pub enum CustomerRef {
+    Existing(String),
+    /// Matched to an existing customer by normalised email, then phone, before
+    /// a new one is created.
+    Details {
+        name: String,
+        email: Option<String>,
+        phone: Option<String>,
+    },
+}
+
+/// Where the booked slot comes from.
+#[derive(Debug, Clone)]
+pub enum SlotSource {
+    Hold(Box<Hold>),
+    Direct {
+        start: DateTime<Utc>,
+        wanted: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct NewBooking {
+    pub source: SlotSource,
+    pub customer: CustomerRef,
+    pub notes: Option<String>,
+    pub waiver: Waiver,
+}
+
+fn history(
+    conn: &mut DbConnection,
+    booking: &Booking,
+    action: &str,
+    actor: &Actor,
+    details: Value,
+    waiver: &Waiver,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    let entry = HistoryEntry {
+        id: crate::ids::new_id("bkh"),
+        business_id: booking.business_id.clone(),
+        booking_id: booking.id.clone(),
+        action: action.to_owned(),
+        actor: actor.subject.clone(),
+        actor_role: actor.role.clone(),
+        channel: actor.channel.clone(),
+        details: details.to_string(),
+        override_rules: (!waiver.rules.is_empty()).then(|| waiver.rules.join(",")),
+        override_reason: if waiver.rules.is_empty() {
+            None
+        } else {
+            waiver.reason.clone()
+        },
+        created_at: at,
+    };
+    diesel::insert_into(booking_history::table)
+        .values(&entry)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Finds or creates the customer, returning it and whether it is new.
+fn resolve_customer(
+    conn: &mut DbConnection,
+    business: &str,
+    customer: &CustomerRef,
+    at: NaiveDateTime,
+) -> Result<Customer, TxError> {
+    match customer {
+        CustomerRef::Existing(id) => Ok(customers::find(conn, business, id)?),
+        CustomerRef::Details { name, email, phone } => {
+            let email = email.as_deref().map(normalise_email);
+            let phone = phone.as_deref().and_then(normalise_phone);
+            if let Some(found) =
+                customers::find_by_contact(conn, business, email.as_deref(), phone.as_deref())?
+            {
+                // Learn the other contact detail, unless it is someone else's.
+                let phone_free = match &phone {
+                    Some(p) => customers::find_by_contact(conn, business, None, Some(p))?.is_none(),
+                    None => false,
+                };
+                let email_free = match &email {
+                    Some(e) => customers::find_by_contact(conn, business, Some(e), None)?.is_none(),
+                    None => false,
+                };
+                return Ok(customers::complete_contact(
+                    conn,
+                    &found,
+                    email.as_deref().filter(|_| email_free),
+                    phone.as_deref().filter(|_| phone_free),
+                    at,
+                )?);
+            }
+            let customer = Customer {
+                id: crate::ids::new_id("cus"),
+                business_id: business.to_owned(),
+                name: name.clone(),
+                email,
+                phone,
+                version: 1,
+                created_at: at,
+                updated_at: at,
+            };
+            customers::insert(conn, &customer)?;
+            events::append(
+                conn,
+                business,
+                "customer.created",
+                &customer.id,
+                &json!({"customer_id": customer.id, "name": customer.name}),
+                at,
+            )?;
+            Ok(customer)
+        }
+    }
+}
+
+/// Books a slot (from a live hold or directly), for the customer named.
+/// Policy has been weighed by the caller; paused and capacity are checked here.
+pub fn create(
+    conn: &mut DbConnection,
+    ctx: &ServiceContext,
+    request: &NewBooking,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(Booking, Customer), AppError> {
+    let at = now.naive_utc();
+    let business = ctx.business_id().to_owned();
+    with_retries(conn, |conn| {
+        let (start, wanted, hold_id) = match &request.source {
+            SlotSource::Hold(hold) => (
+                hold.starts_at.and_utc(),
+                hold.resources(),
+                Some(hold.id.as_str()),
+            ),
+            SlotSource::Direct { start, wanted } => (*start, wanted.clone(), None),
+        };
+        ctx.ensure_not_paused(&wanted)?;
+        lock_resources(conn, &ctx.resource_ids())?;
+        holds::expire_lapsed(conn, &ctx.resource_ids(), now)?;
+        if let Some(hold_id) = hold_id {
+            // Re-read under the lock: the hold may have lapsed or been used meanwhile.
+            let hold = holds::find(conn, Some(&business), hold_id)?;
+            if !hold.is_live(now) {
+                return Err(AppError::hold_expired().into());
+            }
+            diesel::update(holds_table::table.filter(holds_table::id.eq(hold_id)))
+                .set(holds_table::status.eq("booked"))
+                .execute(conn)?;
+            calendar::vacate(
+                conn,
+                Occupier::Hold {
+                    id: hold_id,
+                    expires_at: now,
+                },
+            )?;
+        }
+        let slot = calendar::check_slot(conn, ctx, start, &wanted, now, Except::default())?;
+        let customer = resolve_customer(conn, &business, &request.customer, at)?;
+        let booking = Booking {
+            id: crate::ids::new_id("bkg"),
+            business_id: business.clone(),
+            service_id: ctx.service.row.id.clone(),
+            location_id: ctx.location.id.clone(),
+            customer_id: customer.id.clone(),
+            reference: new_reference(),
+            starts_at: slot.start.naive_utc(),
+            ends_at: slot.end.naive_utc(),
+            resource_ids: slot.resource_ids.join(","),
+            status: BookingStatus::Confirmed.as_str().to_owned(),
+            channel: actor.channel.clone(),
+            created_by: actor.subject.clone(),
+            notes: request.notes.clone(),
+            cancel_reason: None,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        };
+        diesel::insert_into(bookings::table)
+            .values(&booking)
+            .execute(conn)?;
+        calendar::occupy(
+            conn,
+            ctx,
+            slot.start,
+            &slot.resource_ids,
+            Occupier::Booking(&booking.id),
+        )?;
+        history(
+            conn,
+            &booking,
+            "created",
+            actor,
+            json!({
+                "start": slot.start,
+                "end": slot.end,
+                "resource_ids": slot.resource_ids,
+                "hold_id": hold_id,
+            }),
+            &request.waiver,
+            at,
+        )?;
+        events::append(
+            conn,
+            &business,
+            "booking.created",
+            &booking.id,
+            &booking.payload(),
+            at,
+        )?;
+        Ok((booking, customer))
+    })
+}
+
+/// A booking of the business; `customer` narrows it to that customer's own
+/// (anything else is "not found", so ids leak nothing).
+pub fn find(
+    conn: &mut DbConnection,
+    business: &str,
+    id: &str,
+    customer: Option<&str>,
+) -> Result<Booking, AppError> {
+    let mut query = bookings::table
+        .filter(bookings::business_id.eq(business))
+        .filter(bookings::id.eq(id))
+        .select(Booking::as_select())
+        .into_boxed();
+    if let Some(customer) = customer {
+        query = query.filter(bookings::customer_id.eq(customer.to_owned()));
+    }
+    query
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("booking"))
+}
+
+pub fn find_by_reference(
+    conn: &mut DbConnection,
+    business: &str,
+    reference: &str,
+) -> Result<Booking, AppError> {
+    bookings::table
+        .filter(bookings::business_id.eq(business))
+        .filter(bookings::reference.eq(reference))
+        .select(Booking::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("booking"))
+}
+
+/// Filters of `GET /v1/bookings`; every one optional.
+#[derive(Debug, Clone, Default)]
+pub struct BookingFilter {
+    /// Bookings starting at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Bookings starting before.
+    pub to: Option<DateTime<Utc>>,
+    pub location_id: Option<String>,
+    pub resource_id: Option<String>,
+    pub service_id: Option<String>,
+    pub customer_id: Option<String>,
+    pub status: Option<String>,
+    pub channel: Option<String>,
+    /// Only bookings this subject created (partners see their own).
+    pub created_by: Option<String>,
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    business: &str,
+    filter: &BookingFilter,
+    page: &PageRequest,
+) -> Result<Vec<Booking>, AppError> {
+    let mut query = bookings::table
+        .filter(bookings::business_id.eq(business))
+        .select(Booking::as_select())
+        .order(bookings::id.asc())
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(after) = &page.after {
+        query = query.filter(bookings::id.gt(after.clone()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(bookings::starts_at.ge(from.naive_utc()));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(bookings::starts_at.lt(to.naive_utc()));
+    }
+    if let Some(v) = &filter.location_id {
+        query = query.filter(bookings::location_id.eq(v.clone()));
+    }
+    if let Some(v) = &filter.service_id {
+        query = query.filter(bookings::service_id.eq(v.clone()));
+    }
+    if let Some(v) = &filter.customer_id {
+        query = query.filter(bookings::customer_id.eq(v.clone()));
+    }
+    if let Some(v) = &filter.status {
+        query = query.filter(bookings::status.eq(v.clone()));
+    }
+    if let Some(v) = &filter.channel {
+        query = query.filter(bookings::channel.eq(v.clone()));
+    }
+    if let Some(v) = &filter.created_by {
+        query = query.filter(bookings::created_by.eq(v.clone()));
+    }
+    if let Some(v) = &filter.resource_id {
+        let booked = allocations::table
+            .filter(allocations::resource_id.eq(v.clone()))
+            .filter(allocations::booking_id.is_not_null())
+            .select(allocations::booking_id.assume_not_null());
+        query = query.filter(bookings::id.eq_any(booked));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Every change of a booking, oldest first.
+pub fn history_of(
+    conn: &mut DbConnection,
+    business: &str,
+    booking_id: &str,
+) -> Result<Vec<HistoryEntry>, AppError> {
+    Ok(booking_history::table
+        .filter(booking_history::business_id.eq(business))
+        .filter(booking_history::booking_id.eq(booking_id))
+        .select(HistoryEntry::as_select())
+        .order(booking_history::id.asc())
+        .load(conn)?)
+}
+
+/// Loads the booking for a change under `If-Match` and checks the step is legal.
+fn load_for_step(
+    conn: &mut DbConnection,
+    business: &str,
+    id: &str,
+    customer: Option<&str>,
+    expected_version: Option<i32>,
+    step: Step,
+) -> Result<(Booking, BookingStatus), AppError> {
+    let booking = find(conn, business, id, customer)?;
+    super::check_version(booking.version, expected_version)?;
+    let next = next_status(booking.status(), step)
+        .ok_or_else(|| AppError::invalid_transition(&booking.status, step.as_str()))?;
+    Ok((booking, next))
+}
+
+/// Writes the new state with `version + 1`, guarded by the version read.
+fn save(conn: &mut DbConnection, booking: &Booking) -> Result<(), TxError> {
+    let updated = diesel::update(
+        bookings::table
+            .filter(bookings::id.eq(&booking.id))
+            .filter(bookings::version.eq(booking.version - 1)),
+    )
+    .set((
+        bookings::starts_at.eq(booking.starts_at),
+        bookings::ends_at.eq(booking.ends_at),
+        bookings::resource_ids.eq(&booking.resource_ids),
+        bookings::status.eq(&booking.status),
+        bookings::notes.eq(&booking.notes),
+        bookings::cancel_reason.eq(&booking.cancel_reason),
+        bookings::version.eq(booking.version),
+        bookings::updated_at.eq(booking.updated_at),
+    ))
+    .execute(conn)?;
+    Ok(super::expect_one_row(updated, booking.version - 1)?)
+}
+
+/// A change of a booking's status (everything but reschedule).
+#[derive(Debug, Clone)]
+pub struct StepRequest {
+    pub step: Step,
+    pub expected_version: Option<i32>,
+    /// Only this customer's booking (customer tokens).
+    pub customer: Option<String>,
+    pub reason: Option<String>,
+    pub waiver: Waiver,
+}
+
+/// Applies a lifecycle step; `rules` weighs policy (cutoffs) for the loaded
+/// booking and returns the waiver to record, or the refusal.
+pub fn step(
+    conn: &mut DbConnection,
+    business: &str,
+    id: &str,
+    request: &StepRequest,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    rules: &dyn Fn(&Booking) -> Result<Waiver, AppError>,
+) -> Result<Booking, AppError> {
+    let at = now.naive_utc();
+    with_retries(conn, |conn| {
+        let (mut booking, next) = load_for_step(
+            conn,
+            business,
+            id,
+            request.customer.as_deref(),
+            request.expected_version,
+            request.step,
+        )?;
+        let waiver = rules(&booking)?;
+        let from = booking.status.clone();
+        if !next.occupies_time() {
+            calendar::vacate(conn, Occupier::Booking(&booking.id))?;
+        }
+        booking.status = next.as_str().to_owned();
+        if request.step == Step::Cancel {
+            booking.cancel_reason = request.reason.clone();
+        }
+        booking.version += 1;
+        booking.updated_at = at;
+        save(conn, &booking)?;
+        history(
+            conn,
+            &booking,
+            request.step.as_str(),
+            actor,
+            json!({"from": from, "to": booking.status, "reason": request.reason}),
+            &waiver,
+            at,
+        )?;
+        let mut payload = booking.payload();
+        if let Some(reason) = &request.reason {
+            payload["reason"] = Value::from(reason.clone());
+        }
+        events::append(
+            conn,
+            business,
+            request.step.event_type(),
+            &booking.id,
+            &payload,
+            at,
+        )?;
+        Ok(booking)
+    })
+}
+
+/// Moves a booking to a new start atomically: if the new slot is taken the
+/// transaction rolls back and the booking keeps its old slot.
+#[derive(Debug, Clone)]
+pub struct RescheduleRequest {
+    pub start: DateTime<Utc>,
+    pub wanted: Vec<String>,
+    pub expected_version: Option<i32>,
+    pub customer: Option<String>,
+}
+
+pub fn reschedule(
+    conn: &mut DbConnection,
+    ctx: &ServiceContext,
+    id: &str,
+    request: &RescheduleRequest,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    rules: &dyn Fn(&Booking) -> Result<Waiver, AppError>,
+) -> Result<Booking, AppError> {
+    let at = now.naive_utc();
+    let business = ctx.business_id().to_owned();
+    with_retries(conn, |conn| {
+        let (mut booking, _) = load_for_step(
+            conn,
+            &business,
+            id,
+            request.customer.as_deref(),
+            request.expected_version,
+            Step::Reschedule,
+        )?;
+        let waiver = rules(&booking)?;
+        ctx.ensure_not_paused(&request.wanted)?;
+        let mut locked = ctx.resource_ids();
+        locked.extend(booking.resources());
+        lock_resources(conn, &locked)?;
+        holds::expire_lapsed(conn, &locked, now)?;
+        let slot = calendar::check_slot(
+            conn,
+            ctx,
+            request.start,
+            &request.wanted,
+            now,
+            Except {
+                booking_id: Some(&booking.id),
+                hold_id: None,
+            },
+        )?;
+        let old = json!({
+            "start": booking.starts_at.and_utc(),
+            "end": booking.ends_at.and_utc(),
+            "resource_ids": booking.resources(),
+        });
+        calendar::vacate(conn, Occupier::Booking(&booking.id))?;
+        calendar::occupy(
+            conn,
+            ctx,
+            slot.start,
+            &slot.resource_ids,
+            Occupier::Booking(&booking.id),
+        )?;
+        booking.starts_at = slot.start.naive_utc();
+        booking.ends_at = slot.end.naive_utc();
+        booking.resource_ids = slot.resource_ids.join(",");
+        booking.version += 1;
+        booking.updated_at = at;
+        save(conn, &booking)?;
+        history(
+            conn,
+            &booking,
+            "reschedule",
+            actor,
+            json!({"from": old, "to": {"start": slot.start, "end": slot.end, "resource_ids": slot.resource_ids}}),
+            &waiver,
+            at,
+        )?;
+        let mut payload = booking.payload();
+        payload["previous"] = old;
+        events::append(
+            conn,
+            &business,
+            "booking.rescheduled",
+            &booking.id,
+            &payload,
+            at,
+        )?;
+        Ok(booking)
+    })
+}
+
+/// Changes the booking's free-text notes under `If-Match`.
+pub fn update_notes(
+    conn: &mut DbConnection,
+    business: &str,
+    id: &str,
+    notes: Option<String>,
+    expected_version: Option<i32>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Booking, AppError> {
+    let at = now.naive_utc();
+    with_retries(conn, |conn| {
+        let mut booking = find(conn, business, id, None)?;
+        super::check_version(booking.version, expected_version)?;
+        booking.notes = notes.clone();
+        booking.version += 1;
+        booking.updated_at = at;
+        save(conn, &booking)?;
+        history(
+            conn,
+            &booking,
+            "update",
+            actor,
+            json!({"notes": booking.notes}),
+            &Waiver::default(),
+            at,
+        )?;
+        Ok(booking)
+    })
+}

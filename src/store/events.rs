@@ -1,0 +1,71 @@
+//! The event outbox: one row per state change, written in the transaction of
+//! the change, read by `GET /v1/events` (and later by webhooks and notifications).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::Value;
+
+use crate::api::PageRequest;
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::ids::new_id;
+use crate::schema::events;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = events)]
+pub struct Event {
+    pub id: String,
+    pub business_id: String,
+    pub event_type: String,
+    pub subject_id: String,
+    pub payload: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// Appends an event; call it inside the transaction that makes the change.
+pub fn append(
+    conn: &mut DbConnection,
+    business: &str,
+    event_type: &str,
+    subject_id: &str,
+    payload: &Value,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(events::table)
+        .values(Event {
+            id: new_id("evt"),
+            business_id: business.to_owned(),
+            event_type: event_type.to_owned(),
+            subject_id: subject_id.to_owned(),
+            payload: payload.to_string(),
+            created_at: at,
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Events of the business in id (time) order, optionally of one type or subject.
+pub fn list(
+    conn: &mut DbConnection,
+    business: &str,
+    page: &PageRequest,
+    event_type: Option<&str>,
+    subject_id: Option<&str>,
+) -> Result<Vec<Event>, AppError> {
+    let mut query = events::table
+        .filter(events::business_id.eq(business))
+        .select(Event::as_select())
+        .order(events::id.asc())
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(after) = &page.after {
+        query = query.filter(events::id.gt(after.clone()));
+    }
+    if let Some(event_type) = event_type {
+        query = query.filter(events::event_type.eq(event_type.to_owned()));
+    }
+    if let Some(subject_id) = subject_id {
+        query = query.filter(events::subject_id.eq(subject_id.to_owned()));
+    }
+    Ok(query.load(conn)?)
+}

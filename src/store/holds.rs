@@ -1,0 +1,231 @@
+//! Holds: a slot reserved for a few minutes while a customer fills in a form.
+//! A hold blocks the slot for every channel until it is booked, released or
+//! expires; expiry needs no job to run first (reads ignore lapsed holds), and
+//! is settled — status, freed rows, `hold.expired` event — by the next writer
+//! on the same resources or by the background sweep.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::calendar::{self, Except, Occupier, ServiceContext};
+use super::{events, with_retries, TxError};
+use crate::db::{lock_resources, DbConnection};
+use crate::error::AppError;
+use crate::schema::holds;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = holds)]
+pub struct Hold {
+    pub id: String,
+    pub business_id: String,
+    pub service_id: String,
+    pub location_id: String,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub resource_ids: String,
+    pub expires_at: NaiveDateTime,
+    pub status: String,
+    pub channel: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+impl Hold {
+    pub fn resources(&self) -> Vec<String> {
+        split_ids(&self.resource_ids)
+    }
+
+    /// Whether it still blocks its slot at `now`.
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.status == "active" && self.expires_at > now.naive_utc()
+    }
+}
+
+pub fn split_ids(text: &str) -> Vec<String> {
+    text.split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// What a new hold asks for, already checked against policy by the caller.
+#[derive(Debug, Clone)]
+pub struct HoldRequest {
+    pub start: DateTime<Utc>,
+    pub wanted: Vec<String>,
+    pub ttl: chrono::Duration,
+    pub channel: String,
+    pub created_by: String,
+}
+
+/// Settles holds on `resource_ids` that lapsed: marks them expired, frees
+/// their time and writes `hold.expired`, once each even when several writers
+/// race (the conditional update decides who writes the event).
+pub fn expire_lapsed(
+    conn: &mut DbConnection,
+    resource_ids: &[String],
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    let lapsed = calendar::lapsed_holds(conn, resource_ids, now)?;
+    expire(conn, &lapsed, now)
+}
+
+fn expire(conn: &mut DbConnection, hold_ids: &[String], now: DateTime<Utc>) -> QueryResult<usize> {
+    let mut expired = 0;
+    for id in hold_ids {
+        let changed = diesel::update(
+            holds::table
+                .filter(holds::id.eq(id))
+                .filter(holds::status.eq("active")),
+        )
+        .set(holds::status.eq("expired"))
+        .execute(conn)?;
+        calendar::vacate(
+            conn,
+            Occupier::Hold {
+                id,
+                expires_at: now,
+            },
+        )?;
+        if changed == 1 {
+            let hold: Hold = holds::table
+                .find(id)
+                .select(Hold::as_select())
+                .first(conn)?;
+            events::append(
+                conn,
+                &hold.business_id,
+                "hold.expired",
+                &hold.id,
+                &json!({
+                    "hold_id": hold.id,
+                    "service_id": hold.service_id,
+                    "start": hold.starts_at.and_utc(),
+                    "expired_at": hold.expires_at.and_utc(),
+                }),
+                now.naive_utc(),
+            )?;
+            expired += 1;
+        }
+    }
+    Ok(expired)
+}
+
+/// The background sweep: settles every lapsed hold of every business.
+pub fn expire_all_lapsed(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<usize, AppError> {
+    with_retries(conn, |conn| {
+        let lapsed: Vec<String> = holds::table
+            .filter(holds::status.eq("active"))
+            .filter(holds::expires_at.le(now.naive_utc()))
+            .select(holds::id)
+            .limit(500)
+            .load(conn)?;
+        Ok(expire(conn, &lapsed, now)?)
+    })
+}
+
+/// Takes a hold on a slot: same locks and checks as a booking.
+pub fn create(
+    conn: &mut DbConnection,
+    ctx: &ServiceContext,
+    request: &HoldRequest,
+    now: DateTime<Utc>,
+) -> Result<Hold, AppError> {
+    with_retries(conn, |conn| {
+        lock_resources(conn, &ctx.resource_ids())?;
+        expire_lapsed(conn, &ctx.resource_ids(), now)?;
+        let slot = calendar::check_slot(
+            conn,
+            ctx,
+            request.start,
+            &request.wanted,
+            now,
+            Except::default(),
+        )?;
+        let expires_at = now + request.ttl;
+        let hold = Hold {
+            id: crate::ids::new_id("hld"),
+            business_id: ctx.business_id().to_owned(),
+            service_id: ctx.service.row.id.clone(),
+            location_id: ctx.location.id.clone(),
+            starts_at: slot.start.naive_utc(),
+            ends_at: slot.end.naive_utc(),
+            resource_ids: slot.resource_ids.join(","),
+            expires_at: expires_at.naive_utc(),
+            status: "active".into(),
+            channel: request.channel.clone(),
+            created_by: request.created_by.clone(),
+            created_at: now.naive_utc(),
+        };
+        diesel::insert_into(holds::table)
+            .values(&hold)
+            .execute(conn)?;
+        calendar::occupy(
+            conn,
+            ctx,
+            slot.start,
+            &slot.resource_ids,
+            Occupier::Hold {
+                id: &hold.id,
+                expires_at,
+            },
+        )?;
+        Ok::<_, TxError>(hold)
+    })
+}
+
+/// A hold by id: in the caller's business, or by id alone for anonymous callers
+/// (the id is an unguessable capability handed to whoever took the hold).
+pub fn find(conn: &mut DbConnection, business: Option<&str>, id: &str) -> Result<Hold, AppError> {
+    let mut query = holds::table
+        .filter(holds::id.eq(id))
+        .select(Hold::as_select())
+        .into_boxed();
+    if let Some(business) = business {
+        query = query.filter(holds::business_id.eq(business.to_owned()));
+    }
+    query
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("hold"))
+}
+
+/// Releases a hold so its slot is free again at once. Releasing a hold that is
+/// already gone is a no-op; one that became a booking cannot be released.
+pub fn release(
+    conn: &mut DbConnection,
+    business: Option<&str>,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    with_retries(conn, |conn| {
+        let hold = find(conn, business, id)?;
+        match hold.status.as_str() {
+            "booked" => Err(AppError::conflict(
+                "hold_booked",
+                "Hold already booked",
+                "This hold became a booking; cancel the booking instead.",
+            )
+            .into()),
+            "active" => {
+                diesel::update(
+                    holds::table
+                        .filter(holds::id.eq(id))
+                        .filter(holds::status.eq("active")),
+                )
+                .set(holds::status.eq("released"))
+                .execute(conn)?;
+                calendar::vacate(
+                    conn,
+                    Occupier::Hold {
+                        id,
+                        expires_at: now,
+                    },
+                )?;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    })
+}

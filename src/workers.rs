@@ -1,0 +1,25 @@
+//! Background work started by `serve`: settling lapsed holds so their
+//! `hold.expired` events are written even when nobody books near them.
+
+use std::time::Duration;
+
+use actix_web::web;
+
+use crate::db::DbPool;
+
+/// Every `every`, marks lapsed holds expired and writes their events. Reads
+/// already ignore lapsed holds, so this only makes the record complete.
+pub async fn sweep_lapsed_holds(pool: web::Data<DbPool>, every: Duration) {
+    loop {
+        actix_web::rt::time::sleep(every).await;
+        let result = crate::api::blocking(&pool, |conn| {
+            crate::store::holds::expire_all_lapsed(conn, chrono::Utc::now())
+        })
+        .await;
+        match result {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "settled lapsed holds"),
+            Err(error) => tracing::warn!(%error, "hold sweep failed; will retry"),
+        }
+    }
+}
