@@ -75,6 +75,7 @@ fn start_server(database_url: &str, pool: DbPool, keys: TokenKeys) -> String {
         workers: 2,
         log_format_json: false,
         hold_minutes: 10,
+        fcr_window_days: 7,
     };
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

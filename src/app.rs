@@ -41,6 +41,9 @@ impl Application {
         let booking_settings = web::Data::new(api::BookingSettings {
             hold_ttl: chrono::Duration::minutes(settings.hold_minutes.clamp(1, 24 * 60)),
         });
+        let contact_rules = web::Data::new(api::ContactRules {
+            fcr_window: chrono::Duration::days(settings.fcr_window_days.clamp(1, 366)),
+        });
         let sweep_pool = pool.clone();
         let server = HttpServer::new(move || {
             App::new()
@@ -48,6 +51,7 @@ impl Application {
                 .app_data(keys.clone())
                 .app_data(metrics.clone())
                 .app_data(booking_settings.clone())
+                .app_data(contact_rules.clone())
                 .wrap(middleware::from_fn(telemetry::observe_requests))
                 .configure(api::routes)
         })

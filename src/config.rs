@@ -39,6 +39,8 @@ pub struct Settings {
     pub log_format_json: bool,
     /// How long a hold blocks its slot.
     pub hold_minutes: i64,
+    /// First-contact resolution looks this many days back for a repeat contact.
+    pub fcr_window_days: i64,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/slotwise.db";
@@ -83,6 +85,10 @@ impl Settings {
             workers: env_number("SLOTWISE_WORKERS", workers_default)?,
             log_format_json: env("SLOTWISE_LOG_FORMAT").is_some_and(|v| v == "json"),
             hold_minutes: env_number("SLOTWISE_HOLD_MINUTES", 10)?,
+            fcr_window_days: env_number(
+                "SLOTWISE_FCR_WINDOW_DAYS",
+                crate::domain::interactions::DEFAULT_FCR_WINDOW_DAYS,
+            )?,
         })
     }
 

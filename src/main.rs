@@ -71,6 +71,10 @@ enum BusinessCommand {
         /// IANA time zone, e.g. Europe/London.
         #[arg(long)]
         timezone: String,
+        /// ISO 3166-1 alpha-2 country national phone numbers are read in
+        /// (default: the time zone's country).
+        #[arg(long)]
+        country: Option<String>,
     },
 }
 
@@ -100,9 +104,17 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Business {
-            command: BusinessCommand::Create { name, timezone },
+            command:
+                BusinessCommand::Create {
+                    name,
+                    timezone,
+                    country,
+                },
         } => {
             domain::catalog::parse_time_zone(&timezone)?;
+            let country = country
+                .map(|c| domain::contact::parse_country(&c).map_err(|e| format!("--country: {e}")))
+                .transpose()?;
             if name.trim().is_empty() {
                 return Err("--name must not be empty".into());
             }
@@ -114,7 +126,19 @@ fn run(cli: Cli) -> Result<(), String> {
                 timezone,
                 created_at: store::now(),
             };
-            store::businesses::insert(&mut conn, &business).map_err(|e| e.to_string())?;
+            slotwise::db::write_transaction(&mut conn, |conn| {
+                store::businesses::insert(conn, &business)?;
+                if country.is_some() {
+                    store::businesses::update_contact_settings(
+                        conn,
+                        &business.id,
+                        Some(country),
+                        None,
+                    )?;
+                }
+                Ok::<(), slotwise::error::AppError>(())
+            })
+            .map_err(|e| e.to_string())?;
             println!("{}", business.id);
             Ok(())
         }

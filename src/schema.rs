@@ -6,6 +6,7 @@ diesel::table! {
         name -> Text,
         timezone -> Text,
         created_at -> Timestamp,
+        country -> Nullable<Text>,
     }
 }
 
@@ -126,6 +127,11 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        preferred_language -> Nullable<Text>,
+        preferred_channel -> Nullable<Text>,
+        marketing_consent -> Bool,
+        marketing_consent_at -> Nullable<Timestamp>,
+        tags -> Text,
     }
 }
 
@@ -226,6 +232,101 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    business_contact_costs (business_id, channel) {
+        business_id -> Text,
+        channel -> Text,
+        cents_per_minute -> Integer,
+    }
+}
+
+diesel::table! {
+    customer_notes (id) {
+        id -> Text,
+        business_id -> Text,
+        customer_id -> Text,
+        author -> Text,
+        author_role -> Text,
+        body -> Text,
+        pinned -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    intents (id) {
+        id -> Text,
+        business_id -> Text,
+        code -> Text,
+        name -> Text,
+        owner -> Nullable<Text>,
+        archived_at -> Nullable<Timestamp>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    interactions (id) {
+        id -> Text,
+        business_id -> Text,
+        channel -> Text,
+        intent_id -> Text,
+        intent_code -> Text,
+        outcome -> Text,
+        duration_seconds -> Integer,
+        customer_id -> Nullable<Text>,
+        booking_id -> Nullable<Text>,
+        location_id -> Nullable<Text>,
+        agent -> Text,
+        agent_role -> Text,
+        note -> Nullable<Text>,
+        occurred_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    feedback_requests (id) {
+        id -> Text,
+        business_id -> Text,
+        booking_id -> Text,
+        customer_id -> Text,
+        token -> Text,
+        created_at -> Timestamp,
+        responded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    feedback (id) {
+        id -> Text,
+        business_id -> Text,
+        request_id -> Text,
+        booking_id -> Text,
+        customer_id -> Text,
+        nps -> Integer,
+        effort -> Integer,
+        comment -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_entries (id) {
+        id -> Text,
+        business_id -> Text,
+        actor -> Text,
+        actor_role -> Text,
+        action -> Text,
+        subject_id -> Text,
+        details -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(locations -> businesses (business_id));
 diesel::joinable!(location_closures -> locations (location_id));
 diesel::joinable!(resources -> locations (location_id));
@@ -240,6 +341,10 @@ diesel::joinable!(allocations -> bookings (booking_id));
 diesel::joinable!(allocations -> holds (hold_id));
 diesel::joinable!(allocations -> resources (resource_id));
 diesel::joinable!(booking_history -> bookings (booking_id));
+diesel::joinable!(customer_notes -> customers (customer_id));
+diesel::joinable!(interactions -> intents (intent_id));
+diesel::joinable!(feedback_requests -> bookings (booking_id));
+diesel::joinable!(feedback -> feedback_requests (request_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     businesses,
@@ -257,4 +362,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     booking_history,
     idempotency_records,
+    business_contact_costs,
+    customer_notes,
+    intents,
+    interactions,
+    feedback_requests,
+    feedback,
+    audit_entries,
 );

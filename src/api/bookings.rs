@@ -242,7 +242,7 @@ impl CreateBooking {
                     }
                     if let Some(phone) = phone {
                         errors.check(
-                            crate::domain::contact::normalise_phone(phone).is_some(),
+                            crate::domain::contact::looks_like_phone(phone),
                             "customer.phone",
                             "is not a phone number",
                         );

@@ -5,13 +5,19 @@
 pub mod auth;
 pub mod availability;
 pub mod bookings;
+pub mod business;
 pub mod caller;
 pub mod catalog;
+pub mod customers;
 pub mod events;
+pub mod feedback;
 pub mod health;
 pub mod holds;
+pub mod intents;
+pub mod interactions;
 pub mod locations;
 pub mod openapi;
+pub mod reports;
 pub mod resources;
 pub mod services;
 
@@ -25,6 +31,7 @@ use crate::db::{DbConnection, DbPool};
 use crate::error::AppError;
 
 pub use caller::BookingSettings;
+pub use reports::ContactRules;
 
 /// Registers every route of the service.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -39,6 +46,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(holds::routes)
         .configure(bookings::routes)
         .configure(events::routes)
+        .configure(customers::routes)
+        .configure(intents::routes)
+        .configure(interactions::routes)
+        .configure(feedback::routes)
+        .configure(reports::routes)
+        .configure(business::routes)
         .default_service(web::to(|| async {
             AppError::route_not_found().into_response()
         }));

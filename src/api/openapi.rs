@@ -3,7 +3,10 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{availability, bookings, events, health, holds, locations, resources, services};
+use super::{
+    availability, bookings, business, customers, events, feedback, health, holds, intents,
+    interactions, locations, reports, resources, services,
+};
 use crate::error;
 
 #[derive(OpenApi)]
@@ -58,6 +61,31 @@ use crate::error;
         bookings::complete_booking,
         bookings::no_show_booking,
         events::list_events,
+        customers::list_customers,
+        customers::create_customer,
+        customers::get_customer,
+        customers::update_customer,
+        customers::get_caller_context,
+        customers::list_notes,
+        customers::create_note,
+        customers::update_note,
+        customers::get_timeline,
+        customers::merge_customer,
+        intents::list_intents,
+        intents::create_intent,
+        intents::get_intent,
+        intents::update_intent,
+        intents::archive_intent,
+        interactions::create_interaction,
+        interactions::list_interactions,
+        interactions::get_interaction,
+        business::get_business,
+        business::update_business,
+        feedback::submit_feedback,
+        feedback::get_feedback,
+        reports::contacts_report,
+        reports::feedback_report,
+        reports::bookings_report,
     ),
     components(
         schemas(error::Problem),
@@ -78,6 +106,10 @@ use crate::error;
         (name = "catalog", description = "Locations, resources, services, hours, time off and closures"),
         (name = "bookings", description = "Availability, holds, bookings and their lifecycle, the same for every channel"),
         (name = "events", description = "The outbox: every state change, in order"),
+        (name = "customers", description = "Customer profiles, caller context, notes, timeline and merges"),
+        (name = "contacts", description = "Contact reasons (intents), assisted contacts (interactions) and the business settings they use"),
+        (name = "feedback", description = "Feedback after a completed visit"),
+        (name = "reports", description = "Contacts and their cost, satisfaction, and bookings"),
     )
 )]
 pub struct ApiDoc;

@@ -4,8 +4,12 @@
 pub mod availability;
 pub mod catalog;
 pub mod contact;
+pub mod customer;
 pub mod hours;
 pub mod ics;
+pub mod interactions;
 pub mod lifecycle;
 pub mod policy;
 pub mod reference;
+pub mod reports;
+pub mod zones;

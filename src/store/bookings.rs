@@ -17,7 +17,6 @@ use super::holds::{self, split_ids, Hold};
 use super::{events, with_retries, TxError};
 use crate::api::PageRequest;
 use crate::db::{lock_resources, DbConnection};
-use crate::domain::contact::{normalise_email, normalise_phone};
 use crate::domain::lifecycle::{next_status, BookingStatus, Step};
 use crate::domain::reference::new_reference;
 use crate::error::AppError;
@@ -168,7 +167,7 @@ fn history(
     Ok(())
 }
 
-/// Finds or creates the customer, returning it and whether it is new.
+/// Finds or creates the customer (see [`customers::resolve_for_booking`]).
 fn resolve_customer(
     conn: &mut DbConnection,
     business: &str,
@@ -177,50 +176,14 @@ fn resolve_customer(
 ) -> Result<Customer, TxError> {
     match customer {
         CustomerRef::Existing(id) => Ok(customers::find(conn, business, id)?),
-        CustomerRef::Details { name, email, phone } => {
-            let email = email.as_deref().map(normalise_email);
-            let phone = phone.as_deref().and_then(normalise_phone);
-            if let Some(found) =
-                customers::find_by_contact(conn, business, email.as_deref(), phone.as_deref())?
-            {
-                // Learn the other contact detail, unless it is someone else's.
-                let phone_free = match &phone {
-                    Some(p) => customers::find_by_contact(conn, business, None, Some(p))?.is_none(),
-                    None => false,
-                };
-                let email_free = match &email {
-                    Some(e) => customers::find_by_contact(conn, business, Some(e), None)?.is_none(),
-                    None => false,
-                };
-                return Ok(customers::complete_contact(
-                    conn,
-                    &found,
-                    email.as_deref().filter(|_| email_free),
-                    phone.as_deref().filter(|_| phone_free),
-                    at,
-                )?);
-            }
-            let customer = Customer {
-                id: crate::ids::new_id("cus"),
-                business_id: business.to_owned(),
-                name: name.clone(),
-                email,
-                phone,
-                version: 1,
-                created_at: at,
-                updated_at: at,
-            };
-            customers::insert(conn, &customer)?;
-            events::append(
-                conn,
-                business,
-                "customer.created",
-                &customer.id,
-                &json!({"customer_id": customer.id, "name": customer.name}),
-                at,
-            )?;
-            Ok(customer)
-        }
+        CustomerRef::Details { name, email, phone } => customers::resolve_for_booking(
+            conn,
+            business,
+            name,
+            email.as_deref(),
+            phone.as_deref(),
+            at,
+        ),
     }
 }
 
@@ -518,6 +481,9 @@ pub fn step(
         booking.version += 1;
         booking.updated_at = at;
         save(conn, &booking)?;
+        if request.step == Step::Complete {
+            super::feedback::request_for_completed(conn, &booking, at)?;
+        }
         history(
             conn,
             &booking,

@@ -30,3 +30,80 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Business>, AppEr
         .first(conn)
         .optional()?)
 }
+
+/// The settings customer memory and contact reports read from a business.
+#[derive(Debug, Clone)]
+pub struct ContactSettings {
+    pub timezone: String,
+    /// As set; `None` means "the country of the time zone".
+    pub country: Option<String>,
+    /// Channel → cents per minute of an assisted contact.
+    pub contact_costs: Vec<(String, i32)>,
+}
+
+impl ContactSettings {
+    /// The country national phone numbers are read in: as set, else the
+    /// country of the business's time zone.
+    pub fn phone_country(&self) -> Option<String> {
+        self.country.clone().or_else(|| {
+            crate::domain::contact::country_for_time_zone(&self.timezone).map(str::to_owned)
+        })
+    }
+}
+
+pub fn contact_settings(conn: &mut DbConnection, id: &str) -> Result<ContactSettings, AppError> {
+    use crate::schema::business_contact_costs as costs;
+    let (timezone, country) = businesses::table
+        .find(id)
+        .select((businesses::timezone, businesses::country))
+        .first::<(String, Option<String>)>(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("business"))?;
+    let contact_costs = costs::table
+        .filter(costs::business_id.eq(id))
+        .select((costs::channel, costs::cents_per_minute))
+        .order(costs::channel.asc())
+        .load(conn)?;
+    Ok(ContactSettings {
+        timezone,
+        country,
+        contact_costs,
+    })
+}
+
+/// The country national phone numbers of this business are read in.
+pub fn phone_country(conn: &mut DbConnection, id: &str) -> Result<Option<String>, AppError> {
+    Ok(contact_settings(conn, id)?.phone_country())
+}
+
+/// Sets the country (`Some(None)` clears it back to "from the time zone")
+/// and/or replaces the contact costs, in one transaction.
+pub fn update_contact_settings(
+    conn: &mut DbConnection,
+    id: &str,
+    country: Option<Option<String>>,
+    contact_costs: Option<Vec<(String, i32)>>,
+) -> Result<ContactSettings, AppError> {
+    use crate::schema::business_contact_costs as costs;
+    super::with_retries(conn, |conn| {
+        contact_settings(conn, id)?;
+        if let Some(country) = &country {
+            diesel::update(businesses::table.find(id))
+                .set(businesses::country.eq(country))
+                .execute(conn)?;
+        }
+        if let Some(lines) = &contact_costs {
+            diesel::delete(costs::table.filter(costs::business_id.eq(id))).execute(conn)?;
+            for (channel, cents) in lines {
+                diesel::insert_into(costs::table)
+                    .values((
+                        costs::business_id.eq(id),
+                        costs::channel.eq(channel),
+                        costs::cents_per_minute.eq(cents),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+        Ok(contact_settings(conn, id)?)
+    })
+}

@@ -1,15 +1,22 @@
 //! Diesel queries, one file per aggregate. Every query is scoped by
 //! `business_id`; multi-statement writes run in one transaction here.
 
+pub mod audit;
 pub mod bookings;
 pub mod businesses;
 pub mod calendar;
 pub mod customers;
 pub mod events;
+pub mod feedback;
 pub mod holds;
+pub mod intents;
+pub mod interactions;
 pub mod locations;
+pub mod notes;
+pub mod reports;
 pub mod resources;
 pub mod services;
+pub mod timeline;
 
 use chrono::NaiveDateTime;
 

@@ -278,6 +278,7 @@ fn test_settings(database_url: String) -> Settings {
         workers: 2,
         log_format_json: false,
         hold_minutes: 10,
+        fcr_window_days: 7,
     }
 }
 

@@ -1,0 +1,13 @@
+DROP TABLE audit_entries;
+DROP TABLE feedback;
+DROP TABLE feedback_requests;
+DROP TABLE interactions;
+DROP TABLE intents;
+DROP TABLE customer_notes;
+ALTER TABLE customers DROP COLUMN tags;
+ALTER TABLE customers DROP COLUMN marketing_consent_at;
+ALTER TABLE customers DROP COLUMN marketing_consent;
+ALTER TABLE customers DROP COLUMN preferred_channel;
+ALTER TABLE customers DROP COLUMN preferred_language;
+DROP TABLE business_contact_costs;
+ALTER TABLE businesses DROP COLUMN country;

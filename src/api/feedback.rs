@@ -1,0 +1,163 @@
+//! `/v1/feedback`: the customer's answer after a completed visit — NPS,
+//! customer effort and a comment — once per visit.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::auth::{MaybePrincipal, Principal, Role};
+use super::blocking;
+use super::catalog::check_optional_text;
+use super::customers::{feedback_view, FeedbackView};
+use crate::db::DbPool;
+use crate::error::{AppError, FieldErrors};
+use crate::store::{self};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/feedback", web::post().to(submit_feedback))
+        .route("/v1/feedback/{id}", web::get().to(get_feedback));
+}
+
+/// An answer, with the feedback token from the request (no account needed),
+/// or with a customer bearer token and the booking it is about.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitFeedback {
+    /// The token of the feedback request (from the `feedback.requested` event).
+    pub token: Option<String>,
+    /// With a customer bearer token: the completed booking.
+    pub booking_id: Option<String>,
+    /// How likely to recommend us, 0 (not at all) to 10 (extremely).
+    pub nps: i64,
+    /// How easy it was, 1 (very easy) to 7 (very hard).
+    pub effort: i64,
+    pub comment: Option<String>,
+}
+
+/// Answer a feedback request: once per booking (a second answer is 409
+/// `feedback_already_given`). Staff and partner tokens may not answer (403);
+/// without a feedback token or a customer token the call is 401.
+#[utoipa::path(
+    post, path = "/v1/feedback", tag = "feedback",
+    request_body = SubmitFeedback,
+    responses(
+        (status = 201, body = FeedbackView, headers(("Location" = String))),
+        (status = 400, response = crate::error::BadRequest),
+        (status = 401, response = crate::error::Unauthenticated),
+        (status = 403, response = crate::error::Forbidden),
+        (status = 404, response = crate::error::NotFound),
+        (status = 409, response = crate::error::Conflict),
+        (status = 422, response = crate::error::ValidationFailed),
+    ),
+    security((), ("bearer" = []))
+)]
+pub async fn submit_feedback(
+    maybe: MaybePrincipal,
+    pool: web::Data<DbPool>,
+    body: web::Json<SubmitFeedback>,
+) -> Result<HttpResponse, AppError> {
+    let customer = match maybe.0 {
+        Some(p) if p.role == Role::Customer => Some(p),
+        Some(_) => {
+            return Err(AppError::forbidden(
+                "Feedback is the customer's to give; staff and partners may not.",
+            ))
+        }
+        None => None,
+    };
+    let body = body.into_inner();
+    let token = body
+        .token
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
+    let booking_id = body
+        .booking_id
+        .map(|b| b.trim().to_owned())
+        .filter(|b| !b.is_empty());
+    if token.is_none() && customer.is_none() {
+        return Err(AppError::unauthenticated(
+            "Send the feedback token, or a customer bearer token with booking_id.",
+        ));
+    }
+    let mut errors = FieldErrors::default();
+    errors.check(
+        (0..=10).contains(&body.nps),
+        "nps",
+        "must be between 0 and 10",
+    );
+    errors.check(
+        (1..=7).contains(&body.effort),
+        "effort",
+        "must be between 1 and 7",
+    );
+    errors.check(
+        token.is_some() || booking_id.is_some(),
+        "booking_id",
+        "say which booking the feedback is about",
+    );
+    let comment = check_optional_text(&mut errors, "comment", body.comment, 2000);
+    errors.finish()?;
+    let (nps, effort) = (body.nps as i32, body.effort as i32);
+    let answer = blocking(&pool, move |conn| {
+        let request = match (&token, &customer) {
+            (Some(token), _) => {
+                let request = store::feedback::request_by_token(conn, token)?;
+                // A customer token only answers for its own visits.
+                if let Some(c) = &customer {
+                    if c.business_id != request.business_id || c.subject != request.customer_id {
+                        return Err(AppError::not_found("feedback request"));
+                    }
+                }
+                request
+            }
+            (None, customer) => {
+                let c = customer
+                    .as_ref()
+                    .ok_or_else(|| AppError::unauthenticated("Send the feedback token."))?;
+                store::feedback::request_for_booking(
+                    conn,
+                    &c.business_id,
+                    booking_id.as_deref().unwrap_or_default(),
+                    &c.subject,
+                )?
+            }
+        };
+        store::feedback::submit(conn, &request.id, nps, effort, comment, store::now())
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/v1/feedback/{}", answer.id)))
+        .json(feedback_view(answer)))
+}
+
+/// Read one answer (staff; a customer token: its own).
+#[utoipa::path(
+    get, path = "/v1/feedback/{id}", tag = "feedback",
+    params(("id" = String, Path, description = "Feedback id")),
+    responses(
+        (status = 200, body = FeedbackView),
+        (status = 401, response = crate::error::Unauthenticated),
+        (status = 403, response = crate::error::Forbidden),
+        (status = 404, response = crate::error::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_feedback(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    if principal.role != Role::Customer {
+        principal.require(Principal::STAFF)?;
+    }
+    let answer = blocking(&pool, move |conn| {
+        let answer = store::feedback::find(conn, &principal.business_id, &id)?;
+        if principal.role == Role::Customer && answer.customer_id != principal.subject {
+            return Err(AppError::not_found("feedback"));
+        }
+        Ok(answer)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(feedback_view(answer)))
+}

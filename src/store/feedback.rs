@@ -1,0 +1,221 @@
+//! Feedback: a request for every completed visit (created in the transaction
+//! that completes it) and the customer's one answer to it.
+
+use base64::Engine;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::bookings::Booking;
+use super::events;
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::schema::{feedback, feedback_requests};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = feedback_requests)]
+pub struct FeedbackRequest {
+    pub id: String,
+    pub business_id: String,
+    pub booking_id: String,
+    pub customer_id: String,
+    /// The capability to answer without an account; sent to the customer by
+    /// whoever consumes the `feedback.requested` event.
+    pub token: String,
+    pub created_at: NaiveDateTime,
+    pub responded_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = feedback)]
+pub struct Feedback {
+    pub id: String,
+    pub business_id: String,
+    pub request_id: String,
+    pub booking_id: String,
+    pub customer_id: String,
+    pub nps: i32,
+    pub effort: i32,
+    pub comment: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+fn new_token() -> String {
+    let bytes: [u8; 24] = rand::random();
+    format!(
+        "fbt_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+/// Asks the booking's customer for feedback, once per booking. Call it in the
+/// transaction that completes the booking.
+pub fn request_for_completed(
+    conn: &mut DbConnection,
+    booking: &Booking,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    let exists = feedback_requests::table
+        .filter(feedback_requests::booking_id.eq(&booking.id))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0;
+    if exists {
+        return Ok(());
+    }
+    let request = FeedbackRequest {
+        id: crate::ids::new_id("fbr"),
+        business_id: booking.business_id.clone(),
+        booking_id: booking.id.clone(),
+        customer_id: booking.customer_id.clone(),
+        token: new_token(),
+        created_at: at,
+        responded_at: None,
+    };
+    diesel::insert_into(feedback_requests::table)
+        .values(&request)
+        .execute(conn)?;
+    events::append(
+        conn,
+        &booking.business_id,
+        "feedback.requested",
+        &request.id,
+        &json!({
+            "feedback_request_id": request.id,
+            "booking_id": booking.id,
+            "customer_id": booking.customer_id,
+            "token": request.token,
+        }),
+        at,
+    )
+}
+
+/// The request a feedback token stands for (any business: the token says which).
+pub fn request_by_token(conn: &mut DbConnection, token: &str) -> Result<FeedbackRequest, AppError> {
+    feedback_requests::table
+        .filter(feedback_requests::token.eq(token))
+        .select(FeedbackRequest::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("feedback request"))
+}
+
+/// The request for a booking of this customer (404 for anyone else's booking,
+/// and for a booking not completed yet).
+pub fn request_for_booking(
+    conn: &mut DbConnection,
+    business: &str,
+    booking_id: &str,
+    customer_id: &str,
+) -> Result<FeedbackRequest, AppError> {
+    feedback_requests::table
+        .filter(feedback_requests::business_id.eq(business))
+        .filter(feedback_requests::booking_id.eq(booking_id))
+        .filter(feedback_requests::customer_id.eq(customer_id))
+        .select(FeedbackRequest::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("feedback request"))
+}
+
+/// The answer to a request: once per booking (a second is 409
+/// `feedback_already_given`), with its `feedback.received` event.
+pub fn submit(
+    conn: &mut DbConnection,
+    request_id: &str,
+    nps: i32,
+    effort: i32,
+    comment: Option<String>,
+    at: NaiveDateTime,
+) -> Result<Feedback, AppError> {
+    super::with_retries(conn, |conn| {
+        let request = feedback_requests::table
+            .find(request_id)
+            .select(FeedbackRequest::as_select())
+            .first(conn)?;
+        let given = feedback::table
+            .filter(feedback::booking_id.eq(&request.booking_id))
+            .select(feedback::id)
+            .first::<String>(conn)
+            .optional()?;
+        if let Some(existing) = given {
+            return Err(AppError::conflict(
+                "feedback_already_given",
+                "Feedback already given",
+                "This visit has feedback already; thank you.",
+            )
+            .with("feedback_id", existing)
+            .into());
+        }
+        let answer = Feedback {
+            id: crate::ids::new_id("fbk"),
+            business_id: request.business_id.clone(),
+            request_id: request.id.clone(),
+            booking_id: request.booking_id.clone(),
+            customer_id: request.customer_id.clone(),
+            nps,
+            effort,
+            comment: comment.clone(),
+            created_at: at,
+        };
+        diesel::insert_into(feedback::table)
+            .values(&answer)
+            .execute(conn)?;
+        diesel::update(feedback_requests::table.find(&request.id))
+            .set(feedback_requests::responded_at.eq(Some(at)))
+            .execute(conn)?;
+        events::append(
+            conn,
+            &request.business_id,
+            "feedback.received",
+            &answer.id,
+            &json!({
+                "feedback_id": answer.id,
+                "booking_id": answer.booking_id,
+                "customer_id": answer.customer_id,
+                "nps": nps,
+                "effort": effort,
+            }),
+            at,
+        )?;
+        Ok(answer)
+    })
+}
+
+/// Requests created (visits completed) in `[from, to)`, with their answers.
+pub fn requests_between(
+    conn: &mut DbConnection,
+    business: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<Vec<(FeedbackRequest, Option<Feedback>)>, AppError> {
+    let requests: Vec<FeedbackRequest> = feedback_requests::table
+        .filter(feedback_requests::business_id.eq(business))
+        .filter(feedback_requests::created_at.ge(from))
+        .filter(feedback_requests::created_at.lt(to))
+        .select(FeedbackRequest::as_select())
+        .order(feedback_requests::id.asc())
+        .load(conn)?;
+    let ids: Vec<&str> = requests.iter().map(|r| r.id.as_str()).collect();
+    let answers: Vec<Feedback> = feedback::table
+        .filter(feedback::request_id.eq_any(ids))
+        .select(Feedback::as_select())
+        .load(conn)?;
+    Ok(requests
+        .into_iter()
+        .map(|r| {
+            let answer = answers.iter().find(|a| a.request_id == r.id).cloned();
+            (r, answer)
+        })
+        .collect())
+}
+
+pub fn find(conn: &mut DbConnection, business: &str, id: &str) -> Result<Feedback, AppError> {
+    feedback::table
+        .filter(feedback::business_id.eq(business))
+        .filter(feedback::id.eq(id))
+        .select(Feedback::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("feedback"))
+}
