@@ -35,8 +35,10 @@ impl std::fmt::Display for PhoneProblem {
 /// The phone number in E.164 (`+442079460018`). National formats are read as
 /// numbers of `country` (the business's), so `020 7946 0018`, `(020)
 /// 7946-0018`, `+44 20 7946 0018` and `0044 20 7946 0018` are one number for a
-/// British business. Numbers that are not valid for their country are refused
-/// rather than stored half-understood.
+/// British business. A number must be valid for its country, or at least of
+/// a length its country's numbers have: ranges reserved for fiction (Ofcom's
+/// `07700 900…`) and ranges newer than the metadata still match a caller,
+/// while a number missing digits is refused rather than stored half-understood.
 pub fn normalise_phone(phone: &str, country: Option<&str>) -> Result<String, PhoneProblem> {
     if !looks_like_phone(phone) {
         return Err(PhoneProblem("is not a phone number".into()));
@@ -48,10 +50,41 @@ pub fn normalise_phone(phone: &str, country: Option<&str>) -> Result<String, Pho
             None => "give the number with its +country code".into(),
         })
     })?;
-    if !phonenumber::is_valid(&parsed) {
+    if !phonenumber::is_valid(&parsed) && !of_possible_length(&parsed) {
         return Err(PhoneProblem("is not a valid phone number".into()));
     }
     Ok(parsed.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+fn of_possible_length(number: &phonenumber::PhoneNumber) -> bool {
+    let length = number.national().value().to_string().len();
+    let Ok(length) = u16::try_from(length) else {
+        return false;
+    };
+    phonenumber::metadata::DATABASE
+        .by_code(&number.code().value())
+        .unwrap_or_default()
+        .iter()
+        .any(|meta| {
+            let d = meta.descriptors();
+            // The metadata keeps lengths per kind of number, not overall.
+            [
+                d.fixed_line(),
+                d.mobile(),
+                d.toll_free(),
+                d.premium_rate(),
+                d.shared_cost(),
+                d.personal_number(),
+                d.voip(),
+                d.pager(),
+                d.uan(),
+                d.voicemail(),
+            ]
+            .into_iter()
+            .flatten()
+            .chain([d.general()])
+            .any(|kind| kind.possible_length().contains(&length))
+        })
 }
 
 /// An ISO 3166-1 alpha-2 country code the phone metadata knows, upper-cased.
@@ -138,8 +171,17 @@ mod tests {
         assert!(normalise_phone("020 7946 0018", None).is_err());
         assert!(normalise_phone("call me", Some("GB")).is_err());
         assert!(normalise_phone("12", Some("GB")).is_err());
-        // Right shape, but no such British number.
+        // Right shape, but too short for any British number.
         assert!(normalise_phone("020 7946", Some("GB")).is_err());
+        assert!(normalise_phone("+1 650 253", None).is_err());
+    }
+
+    #[test]
+    fn numbers_reserved_for_fiction_still_normalise() {
+        assert_eq!(
+            normalise_phone("07700 900123", Some("GB")).as_deref(),
+            Ok("+447700900123")
+        );
     }
 
     #[test]
