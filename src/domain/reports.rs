@@ -98,7 +98,8 @@ pub struct ContactTotals {
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ContactReport {
-    /// Per intent × channel, ordered by intent code then channel.
+    /// Per intent × channel, ordered by intent code, then channel in the order
+    /// phone, walk_in, chat, email, social, online.
     pub rows: Vec<ContactRow>,
     pub totals: ContactTotals,
     /// Bookings created in the period (at the location, when one is named).

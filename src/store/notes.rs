@@ -84,7 +84,11 @@ pub fn latest(
         .filter(customer_notes::business_id.eq(business))
         .filter(customer_notes::customer_id.eq(customer_id))
         .select(Note::as_select())
-        .order((customer_notes::pinned.desc(), customer_notes::id.desc()))
+        .order((
+            customer_notes::pinned.desc(),
+            customer_notes::created_at.desc(),
+            customer_notes::id.desc(),
+        ))
         .limit(limit)
         .load(conn)?)
 }

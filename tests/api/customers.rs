@@ -160,8 +160,11 @@ on_both_databases! {
         let path = format!("/v1/customers/{}/notes", id(&kim));
         let first = created(app.post(&path, &agent, &json!({"text": "Prefers mornings"})));
         assert_eq!((first["author"].as_str(), first["author_role"].as_str(), first["pinned"].as_bool()), (Some("test-agent"), Some("agent"), Some(false)));
+        // Ids order by the millisecond they were made in.
+        std::thread::sleep(std::time::Duration::from_millis(3));
         let second = created(app.post(&path, &app.token(Role::Desk), &json!({"text": "Allergic to latex", "pinned": true})));
         assert_eq!(second["author"], "test-desk");
+        std::thread::sleep(std::time::Duration::from_millis(3));
         let third = created(app.post(&path, &agent, &json!({"text": "Asked about gift cards"})));
         let listed: Vec<Value> = data(&app.get(&path, &agent)).iter().map(|n| n["id"].clone()).collect();
         assert_eq!(listed, vec![third["id"].clone(), second["id"].clone(), first["id"].clone()]);

@@ -5,6 +5,7 @@ mod harness;
 mod bookings;
 mod catalog;
 mod cli;
+mod contacts;
 mod customers;
 mod foundation;
 mod memory;
