@@ -289,7 +289,7 @@ impl AppError {
             "Invalid transition",
             format!("A {from} booking cannot {action}."),
         )
-        .with("status", from)
+        .with("booking_status", from)
     }
 
     /// 422 `idempotency_key_reused`: the key was used with a different request.
@@ -334,6 +334,11 @@ impl AppError {
 
     /// Adds an extension member such as `rule` or `reason`.
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        // An extension must never shadow a member RFC 9457 or our clients rely on.
+        debug_assert!(
+            !["type", "title", "status", "detail", "code", "errors", "instance"].contains(&key),
+            "problem extension `{key}` would shadow a standard member"
+        );
         self.extensions.insert(key.to_owned(), value.into());
         self
     }

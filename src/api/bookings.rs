@@ -902,7 +902,7 @@ async fn apply_step(
                             "A no-show can be recorded from {NO_SHOW_GRACE_MINUTES} minutes after the start."
                         ),
                     )
-                    .with("status", booking.status.clone()))
+                    .with("booking_status", booking.status.clone()))
                 }
                 _ => caller.weigh(Vec::new(), body.override_rules.as_ref()),
             }

@@ -7,9 +7,11 @@
 //!   the gap; an ambiguous one (fall back) takes the earlier instant for an
 //!   opening and the later instant for a closing.
 //! - A resource is open over its weekly hours, minus its time off, minus whole
-//!   local days the location is closed. The *service time* `[start, start +
-//!   duration)` must lie inside one open interval of every chosen resource;
-//!   buffers may reach past opening hours but never into another occupant.
+//!   local days the location is closed. Intervals that touch join (also
+//!   across midnight, or where a DST gap closes the space between them). The
+//!   *service time* `[start, start + duration)` must lie inside one stretch of
+//!   open time of every chosen resource; buffers may reach past opening hours
+//!   but never into another occupant.
 //! - Slot starts lie on a grid anchored at the start of each weekly-hours
 //!   interval (after DST resolution), stepping by the service's slot step; time
 //!   off does not shift the grid. Candidates are the union of the grids of every
@@ -22,10 +24,12 @@
 //!   and start needs no new unit, only a free seat (service capacity).
 //! - A slot needs one distinct resource from every requirement group.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use super::hours::WeeklyInterval;
+use super::hours::{Weekday, WeeklyInterval};
 
 /// What the service needs, in the units the engine works in.
 #[derive(Debug, Clone)]
@@ -119,13 +123,406 @@ pub enum Refusal {
     NotEligible(String),
 }
 
+/// Which end of an opening interval a wall-clock time is; it decides which
+/// instant an ambiguous (fall-back) time means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edge {
+    Opening,
+    Closing,
+}
+
+/// The instant a wall-clock time on a local date means in `tz`: a time in a
+/// spring-forward gap moves to the first instant after the gap; an ambiguous
+/// time is the earlier instant for an opening and the later for a closing.
+/// `minute` may be 1440 (`24:00`, the next midnight).
+pub fn resolve_wall_clock(tz: Tz, date: NaiveDate, minute: i32, edge: Edge) -> DateTime<Utc> {
+    let local = date.and_time(NaiveTime::MIN) + Duration::minutes(minute.into());
+    let instant = match tz.from_local_datetime(&local) {
+        LocalResult::Single(t) => t,
+        LocalResult::Ambiguous(earlier, later) => match edge {
+            Edge::Opening => earlier,
+            Edge::Closing => later,
+        },
+        // Gaps are whole minutes long and never a day: the first wall-clock
+        // minute that exists again is where the gap ends, and its instant is
+        // the transition itself.
+        LocalResult::None => match (1..=24 * 60).find_map(|k| {
+            tz.from_local_datetime(&(local + Duration::minutes(k)))
+                .earliest()
+        }) {
+            Some(t) => t,
+            None => return Utc.from_utc_datetime(&local),
+        },
+    };
+    instant.with_timezone(&Utc)
+}
+
+type Span = (DateTime<Utc>, DateTime<Utc>);
+
+/// Sorts spans and joins the ones that overlap or touch.
+fn merge(mut spans: Vec<Span>) -> Vec<Span> {
+    spans.retain(|(a, b)| a < b);
+    spans.sort();
+    let mut merged: Vec<Span> = Vec::with_capacity(spans.len());
+    for (start, end) in spans {
+        match merged.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    merged
+}
+
+/// `open` (sorted, disjoint) without any of `cuts`.
+fn subtract(open: Vec<Span>, cuts: &[Span]) -> Vec<Span> {
+    let cuts = merge(cuts.to_vec());
+    let mut rest = Vec::with_capacity(open.len());
+    for (mut start, end) in open {
+        for &(cut_start, cut_end) in &cuts {
+            if cut_end <= start || cut_start >= end {
+                continue;
+            }
+            if cut_start > start {
+                rest.push((start, cut_start));
+            }
+            start = start.max(cut_end);
+        }
+        if start < end {
+            rest.push((start, end));
+        }
+    }
+    rest
+}
+
+/// How one resource stands for one candidate start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Standing {
+    /// Its hours (minus time off and closures) do not cover the service time.
+    Closed,
+    /// Working then, but paused or at capacity.
+    Taken,
+    /// Can take it; `hosts_session` when it already runs this session.
+    Free {
+        seats_left: u32,
+        hosts_session: bool,
+    },
+}
+
+/// One resource's calendar turned into instants over the planning range.
+struct Prepared<'a> {
+    calendar: &'a ResourceCalendar,
+    /// Each weekly interval as instants; each anchors a grid of slot starts.
+    shifts: Vec<Span>,
+    /// Working time: shifts joined, minus time off and closures.
+    open: Vec<Span>,
+    /// Occupied windows sorted by start.
+    busy: Vec<&'a Busy>,
+    /// The longest occupied window, to bound the scan for overlaps.
+    longest_busy: Duration,
+}
+
+impl<'a> Prepared<'a> {
+    fn new(
+        calendar: &'a ResourceCalendar,
+        window: &Window,
+        closed: &[Span],
+        horizon: Span,
+    ) -> Self {
+        let tz = window.tz;
+        // A day either side of the horizon catches intervals whose local date
+        // differs from their UTC date.
+        let first = horizon.0.with_timezone(&tz).date_naive() - Duration::days(1);
+        let last = horizon.1.with_timezone(&tz).date_naive() + Duration::days(1);
+        let mut shifts = Vec::new();
+        for date in first.iter_days().take_while(|d| *d <= last) {
+            let weekday = Weekday::from_chrono(date.weekday());
+            for interval in calendar.weekly.iter().filter(|i| i.weekday == weekday) {
+                let opens = resolve_wall_clock(tz, date, interval.start_minute, Edge::Opening);
+                let closes = resolve_wall_clock(tz, date, interval.end_minute, Edge::Closing);
+                if opens < closes {
+                    shifts.push((opens, closes));
+                }
+            }
+        }
+        shifts.sort();
+        let mut cuts = calendar.time_off.clone();
+        cuts.extend_from_slice(closed);
+        let open = subtract(merge(shifts.clone()), &cuts);
+        let mut busy: Vec<&Busy> = calendar.busy.iter().filter(|b| b.start < b.end).collect();
+        busy.sort_by_key(|b| b.start);
+        let longest_busy = busy
+            .iter()
+            .map(|b| b.end - b.start)
+            .max()
+            .unwrap_or_else(Duration::zero);
+        Prepared {
+            calendar,
+            shifts,
+            open,
+            busy,
+            longest_busy,
+        }
+    }
+
+    /// Whether `[start, end)` lies inside one stretch of working time.
+    fn covers(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+        let i = self.open.partition_point(|p| p.1 <= start);
+        self.open
+            .get(i)
+            .is_some_and(|&(from, to)| from <= start && end <= to)
+    }
+
+    /// Occupants whose window overlaps `[from, to)`.
+    fn overlapping(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> impl Iterator<Item = &&Busy> {
+        let first = self
+            .busy
+            .partition_point(|b| b.start < from - self.longest_busy);
+        self.busy[first..]
+            .iter()
+            .take_while(move |b| b.start < to)
+            .filter(move |b| b.end > from)
+    }
+
+    /// The most capacity units in use at any moment of `[from, to)`. Every
+    /// exclusive occupant takes a unit; the seats of one session share one.
+    fn peak_units(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> u32 {
+        let mut units: Vec<Span> = Vec::new();
+        let mut sessions: Vec<(&str, DateTime<Utc>, Span)> = Vec::new();
+        for busy in self.overlapping(from, to) {
+            let span = (busy.start.max(from), busy.end.min(to));
+            match &busy.occupant {
+                Occupant::Exclusive => units.push(span),
+                Occupant::Seat {
+                    service_id,
+                    session_start,
+                } => match sessions
+                    .iter_mut()
+                    .find(|(s, at, _)| s == service_id && at == session_start)
+                {
+                    Some((_, _, joined)) => *joined = (joined.0.min(span.0), joined.1.max(span.1)),
+                    None => sessions.push((service_id, *session_start, span)),
+                },
+            }
+        }
+        units.extend(sessions.into_iter().map(|(_, _, span)| span));
+        // Sweep: ends sort before starts at the same instant (half-open spans).
+        let mut edges: Vec<(DateTime<Utc>, i32)> =
+            units.iter().flat_map(|&(a, b)| [(a, 1), (b, -1)]).collect();
+        edges.sort();
+        let (mut now, mut peak) = (0i32, 0i32);
+        for (_, change) in edges {
+            now += change;
+            peak = peak.max(now);
+        }
+        peak as u32
+    }
+
+    /// Seats already taken in the session of `service` starting at `start`.
+    fn seats_taken(&self, service: &str, start: DateTime<Utc>) -> u32 {
+        self.busy
+            .iter()
+            .filter(|b| match &b.occupant {
+                Occupant::Seat {
+                    service_id,
+                    session_start,
+                } => service_id == service && *session_start == start,
+                Occupant::Exclusive => false,
+            })
+            .count() as u32
+    }
+
+    fn standing(&self, spec: &ServiceSpec, start: DateTime<Utc>) -> Standing {
+        if !self.covers(start, start + spec.duration) {
+            return Standing::Closed;
+        }
+        if self.calendar.paused {
+            return Standing::Taken;
+        }
+        if spec.capacity > 1 {
+            let taken = self.seats_taken(&spec.service_id, start);
+            if taken > 0 {
+                return if taken < spec.capacity {
+                    Standing::Free {
+                        seats_left: spec.capacity - taken,
+                        hosts_session: true,
+                    }
+                } else {
+                    Standing::Taken
+                };
+            }
+        }
+        let blocked_from = start - spec.buffer_before;
+        let blocked_to = start + spec.duration + spec.buffer_after;
+        if self.peak_units(blocked_from, blocked_to) < self.calendar.capacity.max(1) {
+            Standing::Free {
+                seats_left: spec.capacity.max(1),
+                hosts_session: false,
+            }
+        } else {
+            Standing::Taken
+        }
+    }
+}
+
+/// The engine's view of one request: every resource prepared once.
+struct Planner<'a> {
+    spec: &'a ServiceSpec,
+    window: &'a Window,
+    resources: HashMap<&'a str, Prepared<'a>>,
+}
+
+impl<'a> Planner<'a> {
+    fn new(spec: &'a ServiceSpec, resources: &'a [ResourceCalendar], window: &'a Window) -> Self {
+        let tz = window.tz;
+        let closed: Vec<Span> = window
+            .closures
+            .iter()
+            .map(|&(first, last)| {
+                (
+                    resolve_wall_clock(tz, first, 0, Edge::Opening),
+                    resolve_wall_clock(tz, last + Duration::days(1), 0, Edge::Opening),
+                )
+            })
+            .collect();
+        // Services may run up to a day past the last start of the window.
+        let horizon = (window.from, window.to + spec.duration + spec.buffer_after);
+        let wanted: Vec<&String> = spec.groups.iter().flatten().collect();
+        let resources = resources
+            .iter()
+            .filter(|r| wanted.contains(&&r.id))
+            .map(|r| (r.id.as_str(), Prepared::new(r, window, &closed, horizon)))
+            .collect();
+        Planner {
+            spec,
+            window,
+            resources,
+        }
+    }
+
+    /// Every grid start in the window (and within the policy bounds) of any
+    /// resource in `groups`, sorted, each once.
+    fn candidates(&self, groups: &[Vec<String>], bounded_by_policy: bool) -> Vec<DateTime<Utc>> {
+        let step = self.spec.step.num_seconds().max(60);
+        let mut from = self.window.from;
+        let mut to = self.window.to;
+        if bounded_by_policy {
+            if let Some(earliest) = self.window.earliest {
+                from = from.max(earliest);
+            }
+            if let Some(latest) = self.window.latest {
+                // `latest` itself is still allowed.
+                to = to.min(latest + Duration::seconds(1));
+            }
+        }
+        let mut starts = Vec::new();
+        for id in groups.iter().flatten() {
+            let Some(resource) = self.resources.get(id.as_str()) else {
+                continue;
+            };
+            for &(anchor, closes) in &resource.shifts {
+                let skip = if from > anchor {
+                    ((from - anchor).num_seconds() + step - 1) / step
+                } else {
+                    0
+                };
+                let mut start = anchor + Duration::seconds(skip * step);
+                while start < closes && start < to {
+                    starts.push(start);
+                    start += Duration::seconds(step);
+                }
+            }
+        }
+        starts.sort();
+        starts.dedup();
+        starts
+    }
+
+    /// The slot at `start` over `groups`, or why there is none.
+    fn slot_at(&self, groups: &[Vec<String>], start: DateTime<Utc>) -> Result<Slot, Refusal> {
+        let mut choices: Vec<Vec<(&str, u32, bool)>> = Vec::with_capacity(groups.len());
+        let mut working_everywhere = true;
+        for group in groups {
+            let mut free = Vec::new();
+            let mut working = false;
+            for id in group {
+                let standing = self
+                    .resources
+                    .get(id.as_str())
+                    .map_or(Standing::Closed, |r| r.standing(self.spec, start));
+                match standing {
+                    Standing::Closed => {}
+                    Standing::Taken => working = true,
+                    Standing::Free {
+                        seats_left,
+                        hosts_session,
+                    } => {
+                        working = true;
+                        free.push((id.as_str(), seats_left, hosts_session));
+                    }
+                }
+            }
+            working_everywhere &= working;
+            choices.push(free);
+        }
+        if groups.is_empty() || !working_everywhere {
+            return Err(Refusal::OutsideHours);
+        }
+        // Prefer a resource that already runs this session, so seats fill one
+        // session before another opens.
+        let preferred: Vec<Vec<(&str, u32, bool)>> = choices
+            .iter()
+            .map(|group| {
+                let mut group = group.clone();
+                group.sort_by_key(|&(_, _, hosts)| !hosts);
+                group
+            })
+            .collect();
+        let mut picked = Vec::with_capacity(groups.len());
+        if !pick_distinct(&preferred, &mut picked) {
+            return Err(Refusal::Unavailable);
+        }
+        Ok(Slot {
+            start,
+            end: start + self.spec.duration,
+            resource_ids: picked.iter().map(|&(id, _, _)| id.to_owned()).collect(),
+            choices: choices
+                .iter()
+                .map(|group| group.iter().map(|&(id, _, _)| id.to_owned()).collect())
+                .collect(),
+            seats_left: picked.iter().map(|&(_, seats, _)| seats).min().unwrap_or(0),
+        })
+    }
+}
+
+/// Picks one resource per group, none twice (depth-first; groups are short).
+fn pick_distinct<'a>(
+    groups: &[Vec<(&'a str, u32, bool)>],
+    picked: &mut Vec<(&'a str, u32, bool)>,
+) -> bool {
+    let Some(group) = groups.get(picked.len()) else {
+        return true;
+    };
+    for &option in group {
+        if picked.iter().any(|p| p.0 == option.0) {
+            continue;
+        }
+        picked.push(option);
+        if pick_distinct(groups, picked) {
+            return true;
+        }
+        picked.pop();
+    }
+    false
+}
+
 /// Every bookable slot in the window, ordered by start; each start once.
-pub fn slots(
-    _service: &ServiceSpec,
-    _resources: &[ResourceCalendar],
-    _window: &Window,
-) -> Vec<Slot> {
-    unimplemented!("availability engine")
+pub fn slots(service: &ServiceSpec, resources: &[ResourceCalendar], window: &Window) -> Vec<Slot> {
+    let planner = Planner::new(service, resources, window);
+    planner
+        .candidates(&service.groups, true)
+        .into_iter()
+        .filter_map(|start| planner.slot_at(&service.groups, start).ok())
+        .collect()
 }
 
 /// Whether `start` can be booked now, and on which resources: `wanted` pins
@@ -134,11 +531,670 @@ pub fn slots(
 /// services). Ignores `earliest`/`latest`: policy is checked by the caller so
 /// staff can override it.
 pub fn check(
-    _service: &ServiceSpec,
-    _resources: &[ResourceCalendar],
-    _window: &Window,
-    _start: DateTime<Utc>,
-    _wanted: &[String],
+    service: &ServiceSpec,
+    resources: &[ResourceCalendar],
+    window: &Window,
+    start: DateTime<Utc>,
+    wanted: &[String],
 ) -> Result<Slot, Refusal> {
-    unimplemented!("availability engine")
+    let mut groups = service.groups.clone();
+    let mut pinned = vec![false; groups.len()];
+    for id in wanted {
+        let slot = (0..groups.len()).find(|&g| !pinned[g] && service.groups[g].contains(id));
+        let Some(g) = slot else {
+            return Err(Refusal::NotEligible(id.clone()));
+        };
+        groups[g] = vec![id.clone()];
+        pinned[g] = true;
+    }
+    let window = Window {
+        from: start,
+        to: start + Duration::seconds(1),
+        ..window.clone()
+    };
+    let planner = Planner::new(service, resources, &window);
+    if !planner.candidates(&groups, false).contains(&start) {
+        return Err(Refusal::OutsideHours);
+    }
+    planner.slot_at(&groups, start)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Offset, Timelike};
+
+    use super::*;
+
+    const DAY: i32 = 24 * 60;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn minutes(n: i64) -> Duration {
+        Duration::minutes(n)
+    }
+
+    fn service(duration: i64, step: i64, groups: &[&[&str]]) -> ServiceSpec {
+        ServiceSpec {
+            service_id: "svc_cut".into(),
+            duration: minutes(duration),
+            buffer_before: Duration::zero(),
+            buffer_after: Duration::zero(),
+            step: minutes(step),
+            capacity: 1,
+            groups: groups
+                .iter()
+                .map(|g| g.iter().map(|s| s.to_string()).collect())
+                .collect(),
+        }
+    }
+
+    fn every_day(start: i32, end: i32) -> Vec<WeeklyInterval> {
+        Weekday::ALL
+            .iter()
+            .map(|&weekday| WeeklyInterval {
+                weekday,
+                start_minute: start,
+                end_minute: end,
+            })
+            .collect()
+    }
+
+    fn resource(id: &str, weekly: Vec<WeeklyInterval>) -> ResourceCalendar {
+        ResourceCalendar {
+            id: id.into(),
+            capacity: 1,
+            paused: false,
+            weekly,
+            time_off: Vec::new(),
+            busy: Vec::new(),
+        }
+    }
+
+    fn booked(start: &str, end: &str) -> Busy {
+        Busy {
+            start: at(start),
+            end: at(end),
+            occupant: Occupant::Exclusive,
+        }
+    }
+
+    fn seat(service_id: &str, start: &str, end: &str) -> Busy {
+        Busy {
+            start: at(start),
+            end: at(end),
+            occupant: Occupant::Seat {
+                service_id: service_id.into(),
+                session_start: at(start),
+            },
+        }
+    }
+
+    fn window(tz: Tz, from: &str, to: &str) -> Window {
+        Window {
+            tz,
+            closures: Vec::new(),
+            from: at(from),
+            to: at(to),
+            earliest: None,
+            latest: None,
+        }
+    }
+
+    fn utc_window(from: &str, to: &str) -> Window {
+        window(chrono_tz::UTC, from, to)
+    }
+
+    fn starts(slots: &[Slot]) -> Vec<String> {
+        slots
+            .iter()
+            .map(|s| s.start.format("%d %H:%M").to_string())
+            .collect()
+    }
+
+    // 2026-03-02 is a Monday.
+    const MONDAY: &str = "2026-03-02T00:00:00Z";
+    const TUESDAY: &str = "2026-03-03T00:00:00Z";
+
+    #[test]
+    fn slots_step_through_the_hours_and_the_service_must_fit_before_closing() {
+        let ana = resource("res_ana", every_day(9 * 60, 12 * 60));
+        let slots = slots(
+            &service(60, 30, &[&["res_ana"]]),
+            &[ana],
+            &utc_window(MONDAY, TUESDAY),
+        );
+        assert_eq!(
+            starts(&slots),
+            ["02 09:00", "02 09:30", "02 10:00", "02 10:30", "02 11:00"]
+        );
+        assert_eq!(slots[0].end, at("2026-03-02T10:00:00Z"));
+        assert_eq!(slots[0].resource_ids, ["res_ana"]);
+        assert_eq!(slots[0].seats_left, 1);
+    }
+
+    #[test]
+    fn touching_intervals_join_so_a_service_may_run_across_the_seam() {
+        let mut hours = every_day(9 * 60, 12 * 60);
+        hours.extend(every_day(12 * 60, 13 * 60));
+        let slots = slots(
+            &service(60, 45, &[&["res_ana"]]),
+            &[resource("res_ana", hours)],
+            &utc_window(MONDAY, TUESDAY),
+        );
+        // The first grid (from 09:00) offers 11:15, which runs past 12:00.
+        assert_eq!(
+            starts(&slots),
+            ["02 09:00", "02 09:45", "02 10:30", "02 11:15", "02 12:00"]
+        );
+    }
+
+    #[test]
+    fn bookings_with_buffers_block_the_slots_they_overlap() {
+        let mut ana = resource("res_ana", every_day(9 * 60, 12 * 60));
+        ana.busy
+            .push(booked("2026-03-02T10:00:00Z", "2026-03-02T11:00:00Z"));
+        let mut spec = service(30, 30, &[&["res_ana"]]);
+        spec.buffer_after = minutes(15);
+        let slots = slots(&spec, &[ana], &utc_window(MONDAY, TUESDAY));
+        // 09:30 would block 09:30–10:15; 11:00 starts as the booking ends.
+        assert_eq!(starts(&slots), ["02 09:00", "02 11:00", "02 11:30"]);
+    }
+
+    #[test]
+    fn a_resource_with_capacity_counts_what_overlaps_at_once() {
+        let mut room = resource("res_room", every_day(9 * 60, 12 * 60));
+        room.capacity = 2;
+        // Back to back: never two at once.
+        room.busy
+            .push(booked("2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z"));
+        room.busy
+            .push(booked("2026-03-02T10:00:00Z", "2026-03-02T11:00:00Z"));
+        // Two at once from 11:00.
+        room.busy
+            .push(booked("2026-03-02T11:00:00Z", "2026-03-02T12:00:00Z"));
+        room.busy
+            .push(booked("2026-03-02T11:00:00Z", "2026-03-02T12:00:00Z"));
+        let slots = slots(
+            &service(60, 60, &[&["res_room"]]),
+            &[room],
+            &utc_window(MONDAY, TUESDAY),
+        );
+        assert_eq!(starts(&slots), ["02 09:00", "02 10:00"]);
+    }
+
+    #[test]
+    fn a_group_session_fills_its_seats_and_takes_one_unit() {
+        let mut room = resource("res_room", every_day(9 * 60, 12 * 60));
+        room.busy.push(seat(
+            "svc_cut",
+            "2026-03-02T09:00:00Z",
+            "2026-03-02T10:00:00Z",
+        ));
+        room.busy.push(seat(
+            "svc_cut",
+            "2026-03-02T09:00:00Z",
+            "2026-03-02T10:00:00Z",
+        ));
+        let mut spec = service(60, 30, &[&["res_room"]]);
+        spec.capacity = 3;
+        let listed = slots(&spec, &[room.clone()], &utc_window(MONDAY, TUESDAY));
+        // 09:00 has one seat left; 09:30 would overlap the session's unit.
+        assert_eq!(
+            starts(&listed),
+            ["02 09:00", "02 10:00", "02 10:30", "02 11:00"]
+        );
+        assert_eq!(listed[0].seats_left, 1);
+        assert_eq!(listed[1].seats_left, 3);
+        room.busy.push(seat(
+            "svc_cut",
+            "2026-03-02T09:00:00Z",
+            "2026-03-02T10:00:00Z",
+        ));
+        let full = slots(&spec, &[room], &utc_window(MONDAY, TUESDAY));
+        assert_eq!(starts(&full)[0], "02 10:00");
+    }
+
+    #[test]
+    fn another_services_session_is_one_unit_for_everyone_else() {
+        let mut room = resource("res_room", every_day(9 * 60, 11 * 60));
+        room.busy.push(seat(
+            "svc_yoga",
+            "2026-03-02T09:00:00Z",
+            "2026-03-02T10:00:00Z",
+        ));
+        room.busy.push(seat(
+            "svc_yoga",
+            "2026-03-02T09:00:00Z",
+            "2026-03-02T10:00:00Z",
+        ));
+        room.capacity = 2;
+        let listed = slots(
+            &service(60, 60, &[&["res_room"]]),
+            &[room],
+            &utc_window(MONDAY, TUESDAY),
+        );
+        assert_eq!(starts(&listed), ["02 09:00", "02 10:00"]);
+    }
+
+    #[test]
+    fn staff_and_room_make_a_distinct_combination_and_list_every_choice() {
+        let spec = service(60, 60, &[&["res_ana", "res_ben"], &["res_room"]]);
+        let mut ana = resource("res_ana", every_day(9 * 60, 11 * 60));
+        ana.busy
+            .push(booked("2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z"));
+        let ben = resource("res_ben", every_day(9 * 60, 11 * 60));
+        let mut room = resource("res_room", every_day(9 * 60, 11 * 60));
+        room.busy
+            .push(booked("2026-03-02T10:00:00Z", "2026-03-02T11:00:00Z"));
+        let listed = slots(&spec, &[ana, ben, room], &utc_window(MONDAY, TUESDAY));
+        assert_eq!(starts(&listed), ["02 09:00"]);
+        assert_eq!(listed[0].resource_ids, ["res_ben", "res_room"]);
+        assert_eq!(listed[0].choices, vec![vec!["res_ben"], vec!["res_room"]]);
+    }
+
+    #[test]
+    fn one_resource_listed_in_two_groups_is_not_used_twice() {
+        let spec = service(60, 60, &[&["res_ana"], &["res_ana", "res_ben"]]);
+        let ana = resource("res_ana", every_day(9 * 60, 10 * 60));
+        let ben = resource("res_ben", every_day(9 * 60, 10 * 60));
+        let listed = slots(&spec, &[ana.clone(), ben], &utc_window(MONDAY, TUESDAY));
+        assert_eq!(listed[0].resource_ids, ["res_ana", "res_ben"]);
+        assert!(slots(&spec, &[ana], &utc_window(MONDAY, TUESDAY)).is_empty());
+    }
+
+    #[test]
+    fn time_off_closures_and_pauses_remove_slots_without_moving_the_grid() {
+        let spec = service(30, 30, &[&["res_ana"]]);
+        let mut ana = resource("res_ana", every_day(9 * 60, 11 * 60));
+        ana.time_off
+            .push((at("2026-03-02T09:15:00Z"), at("2026-03-02T10:00:00Z")));
+        let mut window = utc_window(MONDAY, "2026-03-04T00:00:00Z");
+        let tuesday = NaiveDate::from_ymd_opt(2026, 3, 3).unwrap();
+        window.closures.push((tuesday, tuesday));
+        let listed = slots(&spec, std::slice::from_ref(&ana), &window);
+        assert_eq!(starts(&listed), ["02 10:00", "02 10:30"]);
+        ana.paused = true;
+        assert!(slots(&spec, &[ana], &window).is_empty());
+    }
+
+    #[test]
+    fn policy_bounds_trim_the_window_inclusively() {
+        let spec = service(30, 30, &[&["res_ana"]]);
+        let ana = resource("res_ana", every_day(9 * 60, 11 * 60));
+        let mut window = utc_window(MONDAY, TUESDAY);
+        window.earliest = Some(at("2026-03-02T09:10:00Z"));
+        window.latest = Some(at("2026-03-02T10:00:00Z"));
+        assert_eq!(
+            starts(&slots(&spec, &[ana], &window)),
+            ["02 09:30", "02 10:00"]
+        );
+    }
+
+    #[test]
+    fn the_window_holds_slots_that_start_in_it_and_grids_stay_anchored_at_opening() {
+        let spec = service(60, 45, &[&["res_ana"]]);
+        let ana = resource("res_ana", every_day(9 * 60, 13 * 60));
+        let listed = slots(
+            &spec,
+            &[ana],
+            &utc_window("2026-03-02T10:00:00Z", "2026-03-02T11:31:00Z"),
+        );
+        assert_eq!(starts(&listed), ["02 10:30", "02 11:15"]);
+    }
+
+    #[test]
+    fn check_explains_why_a_start_cannot_be_booked() {
+        let spec = service(60, 30, &[&["res_ana", "res_ben"], &["res_room"]]);
+        let mut ana = resource("res_ana", every_day(9 * 60, 12 * 60));
+        ana.busy
+            .push(booked("2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z"));
+        let ben = resource("res_ben", every_day(9 * 60, 12 * 60));
+        let room = resource("res_room", every_day(9 * 60, 12 * 60));
+        let all = [ana, ben, room];
+        let w = utc_window(MONDAY, TUESDAY);
+        let nine = at("2026-03-02T09:00:00Z");
+        let picked = check(&spec, &all, &w, nine, &[]).unwrap();
+        assert_eq!(picked.resource_ids, ["res_ben", "res_room"]);
+        assert_eq!(
+            check(&spec, &all, &w, nine, &["res_ana".into()]),
+            Err(Refusal::Unavailable)
+        );
+        assert_eq!(
+            check(&spec, &all, &w, at("2026-03-02T09:10:00Z"), &[]),
+            Err(Refusal::OutsideHours),
+            "off the grid"
+        );
+        assert_eq!(
+            check(&spec, &all, &w, at("2026-03-02T11:30:00Z"), &[]),
+            Err(Refusal::OutsideHours),
+            "runs past closing"
+        );
+        assert_eq!(
+            check(&spec, &all, &w, at("2026-03-02T07:00:00Z"), &[]),
+            Err(Refusal::OutsideHours)
+        );
+        assert_eq!(
+            check(&spec, &all, &w, nine, &["res_zed".into()]),
+            Err(Refusal::NotEligible("res_zed".into()))
+        );
+        assert_eq!(
+            check(&spec, &all, &w, nine, &["res_ana".into(), "res_ben".into()]),
+            Err(Refusal::NotEligible("res_ben".into())),
+            "two picks for one group"
+        );
+        // Policy bounds are the caller's business, not check's.
+        let mut bounded = w.clone();
+        bounded.earliest = Some(at("2026-03-02T11:00:00Z"));
+        assert!(check(&spec, &all, &bounded, nine, &[]).is_ok());
+    }
+
+    #[test]
+    fn check_joins_the_session_that_is_running_before_opening_another() {
+        let mut spec = service(60, 60, &[&["res_a", "res_b"]]);
+        spec.capacity = 4;
+        let a = resource("res_a", every_day(9 * 60, 10 * 60));
+        let mut b = resource("res_b", every_day(9 * 60, 10 * 60));
+        b.busy.push(seat(
+            "svc_cut",
+            "2026-03-02T09:00:00Z",
+            "2026-03-02T10:00:00Z",
+        ));
+        let slot = check(
+            &spec,
+            &[a, b],
+            &utc_window(MONDAY, TUESDAY),
+            at("2026-03-02T09:00:00Z"),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(slot.resource_ids, ["res_b"]);
+        assert_eq!(slot.seats_left, 3);
+    }
+
+    #[test]
+    fn wall_clock_times_resolve_across_gaps_and_overlaps() {
+        let london = chrono_tz::Europe::London;
+        let spring = NaiveDate::from_ymd_opt(2026, 3, 29).unwrap();
+        let autumn = NaiveDate::from_ymd_opt(2026, 10, 25).unwrap();
+        // 01:30 does not exist on 29 March: it becomes 02:00 BST = 01:00 UTC.
+        for edge in [Edge::Opening, Edge::Closing] {
+            assert_eq!(
+                resolve_wall_clock(london, spring, 90, edge),
+                at("2026-03-29T01:00:00Z")
+            );
+        }
+        // 01:30 happens twice on 25 October.
+        assert_eq!(
+            resolve_wall_clock(london, autumn, 90, Edge::Opening),
+            at("2026-10-25T00:30:00Z")
+        );
+        assert_eq!(
+            resolve_wall_clock(london, autumn, 90, Edge::Closing),
+            at("2026-10-25T01:30:00Z")
+        );
+        assert_eq!(
+            resolve_wall_clock(london, autumn, DAY, Edge::Closing),
+            at("2026-10-26T00:00:00Z")
+        );
+        // Lord Howe moves by half an hour: 02:00 → 02:30 on 4 October 2026.
+        let lord_howe = chrono_tz::Australia::Lord_Howe;
+        let start = NaiveDate::from_ymd_opt(2026, 10, 4).unwrap();
+        assert_eq!(
+            resolve_wall_clock(lord_howe, start, 2 * 60 + 10, Edge::Opening),
+            at("2026-10-03T15:30:00Z")
+        );
+    }
+
+    #[test]
+    fn spring_forward_shortens_the_day_and_fall_back_lengthens_it() {
+        let london = chrono_tz::Europe::London;
+        let spec = service(60, 60, &[&["res_ana"]]);
+        let ana = resource("res_ana", every_day(0, 4 * 60));
+        let spring = slots(
+            &spec,
+            std::slice::from_ref(&ana),
+            &window(london, "2026-03-29T00:00:00Z", "2026-03-29T12:00:00Z"),
+        );
+        // 00:00–04:00 local is three real hours that day.
+        assert_eq!(starts(&spring), ["29 00:00", "29 01:00", "29 02:00"]);
+        let autumn = slots(
+            &spec,
+            &[ana],
+            &window(london, "2026-10-24T23:00:00Z", "2026-10-25T12:00:00Z"),
+        );
+        // ... and five on the day the clocks go back.
+        assert_eq!(
+            starts(&autumn),
+            ["24 23:00", "25 00:00", "25 01:00", "25 02:00", "25 03:00"]
+        );
+    }
+
+    #[test]
+    fn an_opening_inside_the_gap_starts_when_the_gap_ends() {
+        let new_york = chrono_tz::America::New_York;
+        let spec = service(30, 30, &[&["res_ana"]]);
+        let ana = resource("res_ana", every_day(2 * 60 + 15, 4 * 60));
+        let listed = slots(
+            &spec,
+            &[ana],
+            &window(new_york, "2026-03-08T00:00:00Z", "2026-03-09T00:00:00Z"),
+        );
+        // 02:15 EST does not exist; the day opens at 03:00 EDT = 07:00 UTC.
+        assert_eq!(starts(&listed), ["08 07:00", "08 07:30"]);
+    }
+
+    /// A small deterministic generator for the property tests.
+    struct Dice(u64);
+
+    impl Dice {
+        fn roll(&mut self, below: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % below
+        }
+    }
+
+    /// One to three separate intervals a day, on whole quarter hours, never
+    /// touching each other or midnight, so each slot has one interval to lie in.
+    fn random_week(dice: &mut Dice) -> Vec<WeeklyInterval> {
+        let mut week = Vec::new();
+        for weekday in Weekday::ALL {
+            let mut minute = 15 * (1 + dice.roll(12)) as i32;
+            for _ in 0..1 + dice.roll(3) {
+                let start = minute;
+                let end = start + 15 * (1 + dice.roll(24)) as i32;
+                if end >= DAY {
+                    break;
+                }
+                week.push(WeeklyInterval {
+                    weekday,
+                    start_minute: start,
+                    end_minute: end,
+                });
+                minute = end + 15 * (1 + dice.roll(16)) as i32;
+            }
+        }
+        week
+    }
+
+    fn minute_of_day(t: DateTime<Tz>) -> i32 {
+        (t.hour() * 60 + t.minute()) as i32
+    }
+
+    /// Transition days of 2026 (and a plain day for Kathmandu, which has none).
+    const ZONES_AND_DAYS: [(&str, &str); 7] = [
+        ("Europe/London", "2026-03-29"),
+        ("Europe/London", "2026-10-25"),
+        ("America/New_York", "2026-03-08"),
+        ("America/New_York", "2026-11-01"),
+        ("Australia/Lord_Howe", "2026-04-05"),
+        ("Australia/Lord_Howe", "2026-10-04"),
+        ("Asia/Kathmandu", "2026-06-01"),
+    ];
+
+    #[test]
+    fn around_transitions_every_slot_lies_in_local_hours_once_and_check_agrees() {
+        let mut dice = Dice(0x5107_c0de);
+        for (zone, day) in ZONES_AND_DAYS {
+            let tz: Tz = zone.parse().unwrap();
+            let day = NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
+            for _ in 0..40 {
+                let week = random_week(&mut dice);
+                let spec = service(
+                    15 * (1 + dice.roll(6)) as i64,
+                    [5, 10, 15, 20, 30, 45, 60][dice.roll(7) as usize],
+                    &[&["res_ana"]],
+                );
+                let ana = resource("res_ana", week.clone());
+                let from = resolve_wall_clock(tz, day - Duration::days(2), 0, Edge::Opening);
+                let to = resolve_wall_clock(tz, day + Duration::days(3), 0, Edge::Opening);
+                let w = Window {
+                    tz,
+                    closures: Vec::new(),
+                    from,
+                    to,
+                    earliest: None,
+                    latest: None,
+                };
+                let listed = slots(&spec, std::slice::from_ref(&ana), &w);
+                assert!(
+                    listed.windows(2).all(|p| p[0].start < p[1].start),
+                    "{zone}: a start listed twice or out of order"
+                );
+                for slot in &listed {
+                    let local_start = slot.start.with_timezone(&tz);
+                    let local_end = slot.end.with_timezone(&tz);
+                    // The wall-clock start exists and means this instant.
+                    let again = tz.from_local_datetime(&local_start.naive_local());
+                    assert!(
+                        again.earliest() == Some(local_start)
+                            || again.latest() == Some(local_start),
+                        "{zone}: {local_start} starts in a gap"
+                    );
+                    let date = local_start.date_naive();
+                    let weekday = Weekday::from_chrono(local_start.weekday());
+                    let todays = || week.iter().filter(|i| i.weekday == weekday);
+                    // In real time, inside the day's hours as the DST rules read
+                    // them (a gap can make two intervals touch: they then join).
+                    let hours = merge(
+                        todays()
+                            .map(|i| {
+                                (
+                                    resolve_wall_clock(tz, date, i.start_minute, Edge::Opening),
+                                    resolve_wall_clock(tz, date, i.end_minute, Edge::Closing),
+                                )
+                            })
+                            .collect(),
+                    );
+                    let inside = hours
+                        .iter()
+                        .any(|&(opens, closes)| opens <= slot.start && slot.end <= closes);
+                    assert!(
+                        inside,
+                        "{zone}: {local_start}–{local_end} is outside hours {week:?}"
+                    );
+                    // And plainly on the wall clock, on days the clocks do not change.
+                    let offset_at = |d: NaiveDate| {
+                        resolve_wall_clock(tz, d, 0, Edge::Opening)
+                            .with_timezone(&tz)
+                            .offset()
+                            .fix()
+                    };
+                    if offset_at(date) == offset_at(date + Duration::days(1)) {
+                        let on_the_clock = todays().any(|i| {
+                            local_end.date_naive() == date
+                                && i.start_minute <= minute_of_day(local_start)
+                                && minute_of_day(local_end) <= i.end_minute
+                        });
+                        assert!(
+                            on_the_clock,
+                            "{zone}: {local_start}–{local_end} vs {week:?}"
+                        );
+                    }
+                    let checked = check(&spec, std::slice::from_ref(&ana), &w, slot.start, &[]);
+                    assert_eq!(checked.as_ref().map(|s| s.start), Ok(slot.start));
+                    // A minute later is never on a grid of whole-minute steps ≥ 5.
+                    assert_eq!(
+                        check(
+                            &spec,
+                            std::slice::from_ref(&ana),
+                            &w,
+                            slot.start + minutes(1),
+                            &[]
+                        ),
+                        Err(Refusal::OutsideHours)
+                    );
+                }
+                // On days without a transition the count is plain arithmetic.
+                for offset in [-2i64, 2] {
+                    let plain = day + Duration::days(offset);
+                    let weekday = Weekday::from_chrono(plain.weekday());
+                    let expected: i64 = week
+                        .iter()
+                        .filter(|i| i.weekday == weekday)
+                        .map(|i| {
+                            let room = i64::from(i.end_minute - i.start_minute)
+                                - spec.duration.num_minutes();
+                            if room < 0 {
+                                0
+                            } else {
+                                room / spec.step.num_minutes() + 1
+                            }
+                        })
+                        .sum();
+                    let found = listed
+                        .iter()
+                        .filter(|s| s.start.with_timezone(&tz).date_naive() == plain)
+                        .count() as i64;
+                    assert_eq!(found, expected, "{zone} {plain}: {week:?} {spec:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn with_random_bookings_listed_slots_never_overlap_a_booking() {
+        let mut dice = Dice(0xb00c_1e55);
+        for _ in 0..200 {
+            let mut spec = service(15 * (1 + dice.roll(4)) as i64, 15, &[&["res_a", "res_b"]]);
+            spec.buffer_before = minutes(5 * dice.roll(4) as i64);
+            spec.buffer_after = minutes(5 * dice.roll(4) as i64);
+            let mut calendars = Vec::new();
+            for id in ["res_a", "res_b"] {
+                let mut r = resource(id, every_day(8 * 60, 18 * 60));
+                for _ in 0..dice.roll(8) {
+                    let start = at(MONDAY) + minutes(8 * 60 + 5 * dice.roll(110) as i64);
+                    r.busy.push(Busy {
+                        start,
+                        end: start + minutes(10 + 5 * dice.roll(12) as i64),
+                        occupant: Occupant::Exclusive,
+                    });
+                }
+                calendars.push(r);
+            }
+            for slot in slots(&spec, &calendars, &utc_window(MONDAY, TUESDAY)) {
+                let blocked = (
+                    slot.start - spec.buffer_before,
+                    slot.end + spec.buffer_after,
+                );
+                let chosen = calendars
+                    .iter()
+                    .find(|c| c.id == slot.resource_ids[0])
+                    .unwrap();
+                assert!(
+                    chosen
+                        .busy
+                        .iter()
+                        .all(|b| b.end <= blocked.0 || b.start >= blocked.1),
+                    "{slot:?} overlaps a booking of {}",
+                    chosen.id
+                );
+            }
+        }
+    }
 }

@@ -46,8 +46,9 @@ on_both_databases! {
         assert_eq!(body["days"].as_array().unwrap().len(), 1);
         assert_eq!(body["days"][0]["date"], tomorrow.as_str());
         let slots = body["days"][0]["slots"].as_array().unwrap();
-        // Open 24 h, 30 min service on a 15 min grid: every quarter hour until 23:30.
-        assert_eq!(slots.len(), 95, "{}", slots.len());
+        // Open around the clock, 30 min service on a 15 min grid: every quarter
+        // hour, 23:45 included, since it runs on into the next day's hours.
+        assert_eq!(slots.len(), 96, "{}", slots.len());
         let ten = slots.iter().find(|s| s["start"] == rfc3339(london(1, 10, 0)).as_str()).expect("10:00 is listed");
         assert_eq!(ten["end"], rfc3339(london(1, 10, 30)).as_str());
         assert!(ten["local_start"].as_str().unwrap().contains("T10:00:00"));
@@ -57,12 +58,13 @@ on_both_databases! {
         book(app, None, &booking(&shop.haircut, london(1, 10, 0), "a@example.com"));
         book(app, None, &booking(&shop.haircut, london(1, 10, 0), "b@example.com"));
         let after = slot_starts(app, None, &shop.haircut, 1);
-        // Both staff are busy 10:00–10:40 (buffer included): 9:45 to 10:30 starts are gone.
-        for gone in [london(1, 9, 45), london(1, 10, 0), london(1, 10, 15), london(1, 10, 30)] {
+        // Both staff are busy 10:00–10:40 (buffer included), and a new haircut
+        // blocks 40 minutes from its start: 9:30 to 10:30 starts are gone.
+        for gone in [london(1, 9, 30), london(1, 9, 45), london(1, 10, 0), london(1, 10, 15), london(1, 10, 30)] {
             assert!(!after.contains(&rfc3339(gone)), "{gone} still offered");
         }
         assert!(after.contains(&rfc3339(london(1, 10, 45))));
-        assert!(after.contains(&rfc3339(london(1, 9, 30))));
+        assert!(after.contains(&rfc3339(london(1, 9, 15))));
     }
 
     fn availability_validates_its_query(app: &TestApp) {
@@ -306,7 +308,8 @@ on_both_databases! {
             let headers: Vec<(&str, &str)> = etag.map(|e| vec![("If-Match", e)]).unwrap_or_default();
             app.request("POST", &format!("/v1/bookings/{id}/{name}"), Some(&desk), &headers, None)
         };
-        step("start", None).problem(409, "invalid_transition");
+        let refused = step("start", None).problem(409, "invalid_transition");
+        assert_eq!(refused["booking_status"], "confirmed");
         step("check-in", Some("\"v9\"")).problem(412, "version_mismatch");
         let checked_in = step("check-in", Some("\"v1\""));
         assert_eq!((checked_in.status, checked_in.header("etag")), (200, Some("\"v2\"")));
