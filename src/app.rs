@@ -48,6 +48,9 @@ impl Application {
                 .app_data(keys.clone())
                 .app_data(metrics.clone())
                 .app_data(booking_settings.clone())
+                .wrap(middleware::from_fn(
+                    api::idempotency::honour_idempotency_keys,
+                ))
                 .wrap(middleware::from_fn(telemetry::observe_requests))
                 .configure(api::routes)
         })
@@ -71,6 +74,10 @@ impl Application {
         actix_web::rt::spawn(crate::workers::sweep_lapsed_holds(
             self.pool.clone(),
             std::time::Duration::from_secs(30),
+        ));
+        actix_web::rt::spawn(crate::workers::prune_idempotency_records(
+            self.pool.clone(),
+            std::time::Duration::from_secs(60 * 60),
         ));
         self.server.await
     }

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod events;
 pub mod health;
 pub mod holds;
+pub mod idempotency;
 pub mod locations;
 pub mod openapi;
 pub mod resources;

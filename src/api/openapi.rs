@@ -3,6 +3,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::idempotency::IdempotencyDocs;
 use super::{availability, bookings, events, health, holds, locations, resources, services};
 use crate::error;
 
@@ -72,7 +73,7 @@ use crate::error;
             error::Gone,
         )
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &IdempotencyDocs),
     tags(
         (name = "operations", description = "Health, readiness, metrics and this document"),
         (name = "catalog", description = "Locations, resources, services, hours, time off and closures"),

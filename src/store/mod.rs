@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod customers;
 pub mod events;
 pub mod holds;
+pub mod idempotency;
 pub mod locations;
 pub mod resources;
 pub mod services;

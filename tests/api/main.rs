@@ -6,6 +6,7 @@ mod bookings;
 mod catalog;
 mod cli;
 mod foundation;
+mod idempotency;
 mod races;
 mod schema;
 mod shop;
