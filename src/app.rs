@@ -52,6 +52,9 @@ impl Application {
                 .app_data(metrics.clone())
                 .app_data(booking_settings.clone())
                 .app_data(contact_rules.clone())
+                .wrap(middleware::from_fn(
+                    api::idempotency::honour_idempotency_keys,
+                ))
                 .wrap(middleware::from_fn(telemetry::observe_requests))
                 .configure(api::routes)
         })
@@ -75,6 +78,10 @@ impl Application {
         actix_web::rt::spawn(crate::workers::sweep_lapsed_holds(
             self.pool.clone(),
             std::time::Duration::from_secs(30),
+        ));
+        actix_web::rt::spawn(crate::workers::prune_idempotency_records(
+            self.pool.clone(),
+            std::time::Duration::from_secs(60 * 60),
         ));
         self.server.await
     }

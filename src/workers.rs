@@ -1,5 +1,6 @@
 //! Background work started by `serve`: settling lapsed holds so their
-//! `hold.expired` events are written even when nobody books near them.
+//! `hold.expired` events are written even when nobody books near them, and
+//! pruning idempotency records past their day.
 
 use std::time::Duration;
 
@@ -20,6 +21,23 @@ pub async fn sweep_lapsed_holds(pool: web::Data<DbPool>, every: Duration) {
             Ok(0) => {}
             Ok(n) => tracing::info!(expired = n, "settled lapsed holds"),
             Err(error) => tracing::warn!(%error, "hold sweep failed; will retry"),
+        }
+    }
+}
+
+/// Every `every`, deletes idempotency records older than their 24 h. Claims
+/// already ignore such records; this only keeps the table small.
+pub async fn prune_idempotency_records(pool: web::Data<DbPool>, every: Duration) {
+    loop {
+        actix_web::rt::time::sleep(every).await;
+        let result = crate::api::blocking(&pool, |conn| {
+            Ok(crate::store::idempotency::prune(conn, crate::store::now())?)
+        })
+        .await;
+        match result {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(pruned = n, "pruned idempotency records"),
+            Err(error) => tracing::warn!(%error, "idempotency prune failed; will retry"),
         }
     }
 }

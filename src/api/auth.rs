@@ -180,7 +180,7 @@ impl Principal {
     }
 }
 
-fn principal_from(req: &HttpRequest) -> Result<Option<Principal>, AppError> {
+pub(crate) fn principal_from(req: &HttpRequest) -> Result<Option<Principal>, AppError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };

@@ -13,6 +13,7 @@ pub mod events;
 pub mod feedback;
 pub mod health;
 pub mod holds;
+pub mod idempotency;
 pub mod intents;
 pub mod interactions;
 pub mod locations;

@@ -3,6 +3,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::idempotency::IdempotencyDocs;
 use super::{
     availability, bookings, business, customers, events, feedback, health, holds, intents,
     interactions, locations, reports, resources, services,
@@ -100,7 +101,7 @@ use crate::error;
             error::Gone,
         )
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &IdempotencyDocs),
     tags(
         (name = "operations", description = "Health, readiness, metrics and this document"),
         (name = "catalog", description = "Locations, resources, services, hours, time off and closures"),

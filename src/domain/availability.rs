@@ -24,8 +24,6 @@
 //!   and start needs no new unit, only a free seat (service capacity).
 //! - A slot needs one distinct resource from every requirement group.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
@@ -157,13 +155,25 @@ pub fn resolve_wall_clock(tz: Tz, date: NaiveDate, minute: i32, edge: Edge) -> D
     instant.with_timezone(&Utc)
 }
 
-type Span = (DateTime<Utc>, DateTime<Utc>);
+/// Instants inside the engine are whole seconds since the Unix epoch: the
+/// planner does thousands of comparisons and additions per request, and plain
+/// integers keep that cheap (see `benches/availability.rs`).
+type Secs = i64;
+type Span = (Secs, Secs);
+
+fn secs(t: DateTime<Utc>) -> Secs {
+    t.timestamp()
+}
+
+fn instant(s: Secs) -> DateTime<Utc> {
+    DateTime::from_timestamp(s, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
 
 /// Sorts spans and joins the ones that overlap or touch.
-fn merge(mut spans: Vec<Span>) -> Vec<Span> {
+fn merge<T: Ord + Copy>(mut spans: Vec<(T, T)>) -> Vec<(T, T)> {
     spans.retain(|(a, b)| a < b);
     spans.sort();
-    let mut merged: Vec<Span> = Vec::with_capacity(spans.len());
+    let mut merged: Vec<(T, T)> = Vec::with_capacity(spans.len());
     for (start, end) in spans {
         match merged.last_mut() {
             Some(last) if start <= last.1 => last.1 = last.1.max(end),
@@ -174,8 +184,8 @@ fn merge(mut spans: Vec<Span>) -> Vec<Span> {
 }
 
 /// `open` (sorted, disjoint) without any of `cuts`.
-fn subtract(open: Vec<Span>, cuts: &[Span]) -> Vec<Span> {
-    let cuts = merge(cuts.to_vec());
+fn subtract(open: Vec<Span>, cuts: Vec<Span>) -> Vec<Span> {
+    let cuts = merge(cuts);
     let mut rest = Vec::with_capacity(open.len());
     for (mut start, end) in open {
         for &(cut_start, cut_end) in &cuts {
@@ -208,17 +218,37 @@ enum Standing {
     },
 }
 
+/// An occupied window, in engine seconds.
+struct Occupied<'a> {
+    start: Secs,
+    end: Secs,
+    /// `None` for an exclusive occupant; the session's service and start for a seat.
+    session: Option<(&'a str, Secs)>,
+}
+
+/// The service's times in engine seconds.
+#[derive(Clone, Copy)]
+struct Timing {
+    duration: Secs,
+    before: Secs,
+    after: Secs,
+    step: Secs,
+    seats: u32,
+}
+
 /// One resource's calendar turned into instants over the planning range.
 struct Prepared<'a> {
-    calendar: &'a ResourceCalendar,
+    id: &'a str,
+    capacity: u32,
+    paused: bool,
     /// Each weekly interval as instants; each anchors a grid of slot starts.
     shifts: Vec<Span>,
     /// Working time: shifts joined, minus time off and closures.
     open: Vec<Span>,
     /// Occupied windows sorted by start.
-    busy: Vec<&'a Busy>,
+    busy: Vec<Occupied<'a>>,
     /// The longest occupied window, to bound the scan for overlaps.
-    longest_busy: Duration,
+    longest_busy: Secs,
 }
 
 impl<'a> Prepared<'a> {
@@ -231,8 +261,8 @@ impl<'a> Prepared<'a> {
         let tz = window.tz;
         // A day either side of the horizon catches intervals whose local date
         // differs from their UTC date.
-        let first = horizon.0.with_timezone(&tz).date_naive() - Duration::days(1);
-        let last = horizon.1.with_timezone(&tz).date_naive() + Duration::days(1);
+        let first = instant(horizon.0).with_timezone(&tz).date_naive() - Duration::days(1);
+        let last = instant(horizon.1).with_timezone(&tz).date_naive() + Duration::days(1);
         let mut shifts = Vec::new();
         for date in first.iter_days().take_while(|d| *d <= last) {
             let weekday = Weekday::from_chrono(date.weekday());
@@ -240,23 +270,40 @@ impl<'a> Prepared<'a> {
                 let opens = resolve_wall_clock(tz, date, interval.start_minute, Edge::Opening);
                 let closes = resolve_wall_clock(tz, date, interval.end_minute, Edge::Closing);
                 if opens < closes {
-                    shifts.push((opens, closes));
+                    shifts.push((secs(opens), secs(closes)));
                 }
             }
         }
-        shifts.sort();
-        let mut cuts = calendar.time_off.clone();
-        cuts.extend_from_slice(closed);
-        let open = subtract(merge(shifts.clone()), &cuts);
-        let mut busy: Vec<&Busy> = calendar.busy.iter().filter(|b| b.start < b.end).collect();
-        busy.sort_by_key(|b| b.start);
-        let longest_busy = busy
+        shifts.sort_unstable();
+        let mut cuts: Vec<Span> = calendar
+            .time_off
             .iter()
-            .map(|b| b.end - b.start)
-            .max()
-            .unwrap_or_else(Duration::zero);
+            .map(|&(a, b)| (secs(a), secs(b)))
+            .collect();
+        cuts.extend_from_slice(closed);
+        let open = subtract(merge(shifts.clone()), cuts);
+        let mut busy: Vec<Occupied> = calendar
+            .busy
+            .iter()
+            .filter(|b| b.start < b.end)
+            .map(|b| Occupied {
+                start: secs(b.start),
+                end: secs(b.end),
+                session: match &b.occupant {
+                    Occupant::Exclusive => None,
+                    Occupant::Seat {
+                        service_id,
+                        session_start,
+                    } => Some((service_id.as_str(), secs(*session_start))),
+                },
+            })
+            .collect();
+        busy.sort_unstable_by_key(|b| b.start);
+        let longest_busy = busy.iter().map(|b| b.end - b.start).max().unwrap_or(0);
         Prepared {
-            calendar,
+            id: &calendar.id,
+            capacity: calendar.capacity.max(1),
+            paused: calendar.paused,
             shifts,
             open,
             busy,
@@ -265,7 +312,7 @@ impl<'a> Prepared<'a> {
     }
 
     /// Whether `[start, end)` lies inside one stretch of working time.
-    fn covers(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+    fn covers(&self, start: Secs, end: Secs) -> bool {
         let i = self.open.partition_point(|p| p.1 <= start);
         self.open
             .get(i)
@@ -273,10 +320,9 @@ impl<'a> Prepared<'a> {
     }
 
     /// Occupants whose window overlaps `[from, to)`.
-    fn overlapping(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> impl Iterator<Item = &&Busy> {
-        let first = self
-            .busy
-            .partition_point(|b| b.start < from - self.longest_busy);
+    fn overlapping(&self, from: Secs, to: Secs) -> impl Iterator<Item = &Occupied<'a>> {
+        let reach = from - self.longest_busy;
+        let first = self.busy.partition_point(|b| b.start < reach);
         self.busy[first..]
             .iter()
             .take_while(move |b| b.start < to)
@@ -285,30 +331,28 @@ impl<'a> Prepared<'a> {
 
     /// The most capacity units in use at any moment of `[from, to)`. Every
     /// exclusive occupant takes a unit; the seats of one session share one.
-    fn peak_units(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> u32 {
+    fn peak_units(&self, from: Secs, to: Secs) -> u32 {
+        if self.capacity == 1 {
+            // Only "any at all?" matters, and that needs no sweep.
+            return u32::from(self.overlapping(from, to).next().is_some());
+        }
         let mut units: Vec<Span> = Vec::new();
-        let mut sessions: Vec<(&str, DateTime<Utc>, Span)> = Vec::new();
+        let mut sessions: Vec<((&str, Secs), Span)> = Vec::new();
         for busy in self.overlapping(from, to) {
             let span = (busy.start.max(from), busy.end.min(to));
-            match &busy.occupant {
-                Occupant::Exclusive => units.push(span),
-                Occupant::Seat {
-                    service_id,
-                    session_start,
-                } => match sessions
-                    .iter_mut()
-                    .find(|(s, at, _)| s == service_id && at == session_start)
-                {
-                    Some((_, _, joined)) => *joined = (joined.0.min(span.0), joined.1.max(span.1)),
-                    None => sessions.push((service_id, *session_start, span)),
+            match busy.session {
+                None => units.push(span),
+                Some(key) => match sessions.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, joined)) => *joined = (joined.0.min(span.0), joined.1.max(span.1)),
+                    None => sessions.push((key, span)),
                 },
             }
         }
-        units.extend(sessions.into_iter().map(|(_, _, span)| span));
+        units.extend(sessions.into_iter().map(|(_, span)| span));
         // Sweep: ends sort before starts at the same instant (half-open spans).
-        let mut edges: Vec<(DateTime<Utc>, i32)> =
+        let mut edges: Vec<(Secs, i32)> =
             units.iter().flat_map(|&(a, b)| [(a, 1), (b, -1)]).collect();
-        edges.sort();
+        edges.sort_unstable();
         let (mut now, mut peak) = (0i32, 0i32);
         for (_, change) in edges {
             now += change;
@@ -318,32 +362,25 @@ impl<'a> Prepared<'a> {
     }
 
     /// Seats already taken in the session of `service` starting at `start`.
-    fn seats_taken(&self, service: &str, start: DateTime<Utc>) -> u32 {
-        self.busy
-            .iter()
-            .filter(|b| match &b.occupant {
-                Occupant::Seat {
-                    service_id,
-                    session_start,
-                } => service_id == service && *session_start == start,
-                Occupant::Exclusive => false,
-            })
+    fn seats_taken(&self, service: &str, start: Secs) -> u32 {
+        self.overlapping(start, start + 1)
+            .filter(|b| b.session == Some((service, start)))
             .count() as u32
     }
 
-    fn standing(&self, spec: &ServiceSpec, start: DateTime<Utc>) -> Standing {
-        if !self.covers(start, start + spec.duration) {
+    fn standing(&self, service: &str, timing: Timing, start: Secs) -> Standing {
+        if !self.covers(start, start + timing.duration) {
             return Standing::Closed;
         }
-        if self.calendar.paused {
+        if self.paused {
             return Standing::Taken;
         }
-        if spec.capacity > 1 {
-            let taken = self.seats_taken(&spec.service_id, start);
+        if timing.seats > 1 {
+            let taken = self.seats_taken(service, start);
             if taken > 0 {
-                return if taken < spec.capacity {
+                return if taken < timing.seats {
                     Standing::Free {
-                        seats_left: spec.capacity - taken,
+                        seats_left: timing.seats - taken,
                         hosts_session: true,
                     }
                 } else {
@@ -351,11 +388,11 @@ impl<'a> Prepared<'a> {
                 };
             }
         }
-        let blocked_from = start - spec.buffer_before;
-        let blocked_to = start + spec.duration + spec.buffer_after;
-        if self.peak_units(blocked_from, blocked_to) < self.calendar.capacity.max(1) {
+        let blocked_from = start - timing.before;
+        let blocked_to = start + timing.duration + timing.after;
+        if self.peak_units(blocked_from, blocked_to) < self.capacity {
             Standing::Free {
-                seats_left: spec.capacity.max(1),
+                seats_left: timing.seats,
                 hosts_session: false,
             }
         } else {
@@ -364,92 +401,119 @@ impl<'a> Prepared<'a> {
     }
 }
 
+/// A resource the planner may pick: its index in the planner, or none when
+/// the calendar was not given (an archived resource, say).
+type Pick = Option<usize>;
+
 /// The engine's view of one request: every resource prepared once.
 struct Planner<'a> {
     spec: &'a ServiceSpec,
+    timing: Timing,
     window: &'a Window,
-    resources: HashMap<&'a str, Prepared<'a>>,
+    resources: Vec<Prepared<'a>>,
 }
 
 impl<'a> Planner<'a> {
-    fn new(spec: &'a ServiceSpec, resources: &'a [ResourceCalendar], window: &'a Window) -> Self {
+    fn new(spec: &'a ServiceSpec, calendars: &'a [ResourceCalendar], window: &'a Window) -> Self {
         let tz = window.tz;
         let closed: Vec<Span> = window
             .closures
             .iter()
             .map(|&(first, last)| {
                 (
-                    resolve_wall_clock(tz, first, 0, Edge::Opening),
-                    resolve_wall_clock(tz, last + Duration::days(1), 0, Edge::Opening),
+                    secs(resolve_wall_clock(tz, first, 0, Edge::Opening)),
+                    secs(resolve_wall_clock(
+                        tz,
+                        last + Duration::days(1),
+                        0,
+                        Edge::Opening,
+                    )),
                 )
             })
             .collect();
+        let timing = Timing {
+            duration: spec.duration.num_seconds(),
+            before: spec.buffer_before.num_seconds(),
+            after: spec.buffer_after.num_seconds(),
+            step: spec.step.num_seconds().max(60),
+            seats: spec.capacity.max(1),
+        };
         // Services may run up to a day past the last start of the window.
-        let horizon = (window.from, window.to + spec.duration + spec.buffer_after);
-        let wanted: Vec<&String> = spec.groups.iter().flatten().collect();
-        let resources = resources
+        let horizon = (
+            secs(window.from),
+            secs(window.to) + timing.duration + timing.after,
+        );
+        let resources = calendars
             .iter()
-            .filter(|r| wanted.contains(&&r.id))
-            .map(|r| (r.id.as_str(), Prepared::new(r, window, &closed, horizon)))
+            .filter(|c| spec.groups.iter().flatten().any(|id| *id == c.id))
+            .map(|c| Prepared::new(c, window, &closed, horizon))
             .collect();
         Planner {
             spec,
+            timing,
             window,
             resources,
         }
     }
 
+    /// Requirement groups as indexes into the planner's resources.
+    fn picks(&self, groups: &[Vec<String>]) -> Vec<Vec<Pick>> {
+        groups
+            .iter()
+            .map(|group| {
+                group
+                    .iter()
+                    .map(|id| self.resources.iter().position(|r| r.id == id))
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Every grid start in the window (and within the policy bounds) of any
     /// resource in `groups`, sorted, each once.
-    fn candidates(&self, groups: &[Vec<String>], bounded_by_policy: bool) -> Vec<DateTime<Utc>> {
-        let step = self.spec.step.num_seconds().max(60);
-        let mut from = self.window.from;
-        let mut to = self.window.to;
+    fn candidates(&self, groups: &[Vec<Pick>], bounded_by_policy: bool) -> Vec<Secs> {
+        let step = self.timing.step;
+        let mut from = secs(self.window.from);
+        let mut to = secs(self.window.to);
         if bounded_by_policy {
             if let Some(earliest) = self.window.earliest {
-                from = from.max(earliest);
+                from = from.max(secs(earliest));
             }
             if let Some(latest) = self.window.latest {
                 // `latest` itself is still allowed.
-                to = to.min(latest + Duration::seconds(1));
+                to = to.min(secs(latest) + 1);
             }
         }
         let mut starts = Vec::new();
-        for id in groups.iter().flatten() {
-            let Some(resource) = self.resources.get(id.as_str()) else {
-                continue;
-            };
-            for &(anchor, closes) in &resource.shifts {
+        for &index in groups.iter().flatten().flatten() {
+            for &(anchor, closes) in &self.resources[index].shifts {
                 let skip = if from > anchor {
-                    ((from - anchor).num_seconds() + step - 1) / step
+                    (from - anchor + step - 1) / step
                 } else {
                     0
                 };
-                let mut start = anchor + Duration::seconds(skip * step);
+                let mut start = anchor + skip * step;
                 while start < closes && start < to {
                     starts.push(start);
-                    start += Duration::seconds(step);
+                    start += step;
                 }
             }
         }
-        starts.sort();
+        starts.sort_unstable();
         starts.dedup();
         starts
     }
 
     /// The slot at `start` over `groups`, or why there is none.
-    fn slot_at(&self, groups: &[Vec<String>], start: DateTime<Utc>) -> Result<Slot, Refusal> {
-        let mut choices: Vec<Vec<(&str, u32, bool)>> = Vec::with_capacity(groups.len());
-        let mut working_everywhere = true;
+    fn slot_at(&self, groups: &[Vec<Pick>], start: Secs) -> Result<Slot, Refusal> {
+        let service = self.spec.service_id.as_str();
+        let mut free: Vec<Vec<(usize, u32, bool)>> = Vec::with_capacity(groups.len());
+        let mut working_everywhere = !groups.is_empty();
         for group in groups {
-            let mut free = Vec::new();
+            let mut options = Vec::new();
             let mut working = false;
-            for id in group {
-                let standing = self
-                    .resources
-                    .get(id.as_str())
-                    .map_or(Standing::Closed, |r| r.standing(self.spec, start));
-                match standing {
+            for &index in group.iter().flatten() {
+                match self.resources[index].standing(service, self.timing, start) {
                     Standing::Closed => {}
                     Standing::Taken => working = true,
                     Standing::Free {
@@ -457,48 +521,55 @@ impl<'a> Planner<'a> {
                         hosts_session,
                     } => {
                         working = true;
-                        free.push((id.as_str(), seats_left, hosts_session));
+                        options.push((index, seats_left, hosts_session));
                     }
                 }
             }
             working_everywhere &= working;
-            choices.push(free);
+            free.push(options);
         }
-        if groups.is_empty() || !working_everywhere {
+        if !working_everywhere {
             return Err(Refusal::OutsideHours);
         }
-        // Prefer a resource that already runs this session, so seats fill one
-        // session before another opens.
-        let preferred: Vec<Vec<(&str, u32, bool)>> = choices
-            .iter()
-            .map(|group| {
-                let mut group = group.clone();
-                group.sort_by_key(|&(_, _, hosts)| !hosts);
-                group
-            })
-            .collect();
+        if self.timing.seats > 1 {
+            // Prefer a resource that already runs this session, so seats fill
+            // one session before another opens.
+            for options in &mut free {
+                options.sort_by_key(|&(_, _, hosts)| !hosts);
+            }
+        }
         let mut picked = Vec::with_capacity(groups.len());
-        if !pick_distinct(&preferred, &mut picked) {
+        if !pick_distinct(&free, &mut picked) {
             return Err(Refusal::Unavailable);
         }
+        // Listed in group order, whatever order the preference sorted them into.
+        let choices: Vec<Vec<String>> = groups
+            .iter()
+            .zip(&free)
+            .map(|(group, options)| {
+                group
+                    .iter()
+                    .flatten()
+                    .filter(|&&i| options.iter().any(|o| o.0 == i))
+                    .map(|&i| self.resources[i].id.to_owned())
+                    .collect()
+            })
+            .collect();
         Ok(Slot {
-            start,
-            end: start + self.spec.duration,
-            resource_ids: picked.iter().map(|&(id, _, _)| id.to_owned()).collect(),
-            choices: choices
+            start: instant(start),
+            end: instant(start + self.timing.duration),
+            resource_ids: picked
                 .iter()
-                .map(|group| group.iter().map(|&(id, _, _)| id.to_owned()).collect())
+                .map(|&(i, _, _)| self.resources[i].id.to_owned())
                 .collect(),
+            choices,
             seats_left: picked.iter().map(|&(_, seats, _)| seats).min().unwrap_or(0),
         })
     }
 }
 
 /// Picks one resource per group, none twice (depth-first; groups are short).
-fn pick_distinct<'a>(
-    groups: &[Vec<(&'a str, u32, bool)>],
-    picked: &mut Vec<(&'a str, u32, bool)>,
-) -> bool {
+fn pick_distinct(groups: &[Vec<(usize, u32, bool)>], picked: &mut Vec<(usize, u32, bool)>) -> bool {
     let Some(group) = groups.get(picked.len()) else {
         return true;
     };
@@ -518,10 +589,11 @@ fn pick_distinct<'a>(
 /// Every bookable slot in the window, ordered by start; each start once.
 pub fn slots(service: &ServiceSpec, resources: &[ResourceCalendar], window: &Window) -> Vec<Slot> {
     let planner = Planner::new(service, resources, window);
+    let groups = planner.picks(&service.groups);
     planner
-        .candidates(&service.groups, true)
+        .candidates(&groups, true)
         .into_iter()
-        .filter_map(|start| planner.slot_at(&service.groups, start).ok())
+        .filter_map(|start| planner.slot_at(&groups, start).ok())
         .collect()
 }
 
@@ -540,8 +612,8 @@ pub fn check(
     let mut groups = service.groups.clone();
     let mut pinned = vec![false; groups.len()];
     for id in wanted {
-        let slot = (0..groups.len()).find(|&g| !pinned[g] && service.groups[g].contains(id));
-        let Some(g) = slot else {
+        let free_group = (0..groups.len()).find(|&g| !pinned[g] && service.groups[g].contains(id));
+        let Some(g) = free_group else {
             return Err(Refusal::NotEligible(id.clone()));
         };
         groups[g] = vec![id.clone()];
@@ -553,10 +625,12 @@ pub fn check(
         ..window.clone()
     };
     let planner = Planner::new(service, resources, &window);
-    if !planner.candidates(&groups, false).contains(&start) {
+    let groups = planner.picks(&groups);
+    let at = secs(start);
+    if start.timestamp_subsec_nanos() != 0 || !planner.candidates(&groups, false).contains(&at) {
         return Err(Refusal::OutsideHours);
     }
-    planner.slot_at(&groups, start)
+    planner.slot_at(&groups, at)
 }
 
 #[cfg(test)]

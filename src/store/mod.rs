@@ -9,6 +9,7 @@ pub mod customers;
 pub mod events;
 pub mod feedback;
 pub mod holds;
+pub mod idempotency;
 pub mod intents;
 pub mod interactions;
 pub mod locations;

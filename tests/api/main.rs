@@ -8,6 +8,7 @@ mod cli;
 mod contacts;
 mod customers;
 mod foundation;
+mod idempotency;
 mod memory;
 mod races;
 mod schema;

@@ -21,18 +21,6 @@ pub fn count(app: &TestApp, sql: &str) -> i64 {
         .n
 }
 
-/// Runs a fixture statement the API has no way to express (backdating).
-pub fn exec(app: &TestApp, sql: &str) {
-    diesel::sql_query(sql)
-        .execute(&mut app.pool.get().unwrap())
-        .unwrap();
-}
-
-/// A timestamp literal both databases read.
-pub fn sql_time(t: DateTime<Utc>) -> String {
-    format!("'{}'", t.naive_utc().format("%Y-%m-%d %H:%M:%S"))
-}
-
 pub fn created(reply: crate::harness::Reply) -> Value {
     assert_eq!(reply.status, 201, "{}", reply.text);
     reply.json()

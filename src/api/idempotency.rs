@@ -1,0 +1,477 @@
+//! `Idempotency-Key` on every POST under `/v1`: a client that retries a POST
+//! (a dropped connection, a timeout, a double tap on "Book") with the same key
+//! gets the first answer again instead of a second booking.
+//!
+//! - same key, same request (method, path with query, body) → the stored
+//!   response: same status, body, `Content-Type`, `Location`, `ETag` and
+//!   `Link`, plus `Idempotent-Replayed: true`;
+//! - same key, different request → 422 `idempotency_key_reused`;
+//! - same key while the first request still runs → 409 `idempotency_in_progress`
+//!   (with `Retry-After: 1`);
+//! - keys belong to one caller: the token's business plus its role and subject;
+//!   anonymous callers (the widget) share one scope, so their keys must be
+//!   unguessable (a UUID v4) — a replay needs both the key and the exact body;
+//! - records are kept [`RETENTION`] (24 h); an older one is ignored, replaced
+//!   and eventually pruned;
+//! - answers worth replaying are stored: 2xx and 4xx. Server errors (5xx), 429
+//!   and 401 are not: the client should retry those, and the retry runs again;
+//! - the key is 1 to 255 printable ASCII characters, else 400 `validation_failed`.
+//!
+//! This is a middleware rather than handler code so every POST, present and
+//! future, gets it without a line in its handler.
+
+use std::future::Future;
+
+use actix_web::body::{self, BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{web, Error, FromRequest, HttpResponse, ResponseError};
+use chrono::NaiveDateTime;
+use sha2::{Digest, Sha256};
+use utoipa::openapi::header::{Header, HeaderBuilder};
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{OpenApi, Ref, RefOr, Required};
+use utoipa::Modify;
+
+use super::auth::{principal_from, Principal};
+use super::blocking;
+use crate::db::DbPool;
+use crate::error::AppError;
+use crate::store::idempotency::{self as records, Claim, KeyScope, StoredResponse};
+
+pub use crate::store::idempotency::{ABANDONED_AFTER, RETENTION};
+
+/// The request header clients send.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+/// The response header that marks a replayed answer.
+pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// Response headers a replay carries: what the client reads to follow up
+/// (where the object lives, its version, the body's type, the next page).
+/// Per-request headers such as `x-request-id` are the replay's own.
+const REPLAYED_HEADERS: [HeaderName; 4] = [
+    header::CONTENT_TYPE,
+    header::LOCATION,
+    header::ETAG,
+    header::LINK,
+];
+
+/// The principal recorded for callers without a token.
+const ANONYMOUS: &str = "anonymous";
+
+/// The middleware: wraps the whole app, acts only on POSTs under `/v1/` that
+/// carry the header.
+pub async fn honour_idempotency_keys(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    if req.method() != Method::POST
+        || !req.path().starts_with("/v1/")
+        || !req.headers().contains_key(IDEMPOTENCY_KEY)
+    {
+        return pass(req, &next).await;
+    }
+    let key = match idempotency_key(req.headers()) {
+        Ok(key) => key,
+        Err(error) => return Ok(req.error_response(error).map_into_boxed_body()),
+    };
+    // An invalid token is the handler's to refuse (401); such a request has
+    // no caller to scope a key to, so it simply runs unrecorded.
+    let Ok(principal) = principal_from(req.request()) else {
+        return pass(req, &next).await;
+    };
+    let Some(pool) = req.app_data::<web::Data<DbPool>>().cloned() else {
+        return pass(req, &next).await;
+    };
+    let scope = scope_of(principal.as_ref());
+    let (mut req, body) = match buffer_body(req).await {
+        Ok(buffered) => buffered,
+        Err((req, error)) => return Ok(req.error_response(error).map_into_boxed_body()),
+    };
+    let fingerprint = fingerprint(
+        req.method().as_str(),
+        req.uri()
+            .path_and_query()
+            .map_or(req.path(), |p| p.as_str()),
+        &body,
+    );
+    req.set_payload(Payload::from(body));
+
+    let claimed = {
+        let (scope, key) = (scope.clone(), key.clone());
+        blocking(&pool, move |conn| {
+            records::claim(conn, &scope, &key, &fingerprint, crate::store::now())
+        })
+        .await
+    };
+    let started = match claimed {
+        Ok(Claim::Granted { started }) => started,
+        Ok(Claim::Replay(stored)) => return Ok(req.into_response(replay(stored))),
+        Ok(Claim::InFlight) => {
+            let mut response = AppError::idempotency_in_progress().error_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return Ok(req.into_response(response));
+        }
+        Ok(Claim::Reused) => {
+            return Ok(req
+                .error_response(AppError::idempotency_key_reused())
+                .map_into_boxed_body())
+        }
+        Err(error) => return Ok(req.error_response(error).map_into_boxed_body()),
+    };
+
+    let mut claim = HeldClaim {
+        pool,
+        scope,
+        key,
+        started,
+        settled: false,
+    };
+    let response = match next.call(req).await {
+        Ok(response) => response.map_into_boxed_body(),
+        Err(error) => {
+            // An error that never became a response is not worth replaying.
+            claim.settle(None).await;
+            return Err(error);
+        }
+    };
+    if !worth_keeping(response.status()) {
+        claim.settle(None).await;
+        return Ok(response);
+    }
+    let (request, response) = response.into_parts();
+    let (head, response_body) = response.into_parts();
+    let bytes = match body::to_bytes(response_body).await {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            claim.settle(None).await;
+            let error = AppError::internal(format!("reading a response body: {error}"));
+            return Ok(ServiceResponse::new(request, error.error_response()));
+        }
+    };
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => {
+            let stored = StoredResponse {
+                status: head.status().as_u16(),
+                headers: replayed_headers(head.headers()),
+                body: text.to_owned(),
+            };
+            claim.settle(Some(stored)).await;
+        }
+        Err(_) => {
+            // Every POST answers JSON; anything else is not stored rather than mangled.
+            tracing::warn!("not storing a non-UTF-8 response for an idempotency key");
+            claim.settle(None).await;
+        }
+    }
+    Ok(ServiceResponse::new(
+        request,
+        head.set_body(BoxBody::new(bytes)),
+    ))
+}
+
+fn pass(
+    req: ServiceRequest,
+    next: &Next<impl MessageBody + 'static>,
+) -> impl Future<Output = Result<ServiceResponse<BoxBody>, Error>> {
+    let call = next.call(req);
+    async move { call.await.map(ServiceResponse::map_into_boxed_body) }
+}
+
+/// The key, checked: present once, 1 to 255 printable ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<String, AppError> {
+    let bad = |why: &str| AppError::bad_parameter(IDEMPOTENCY_KEY, why);
+    let mut values = headers.get_all(IDEMPOTENCY_KEY);
+    let value = values.next().ok_or_else(|| bad("send one key"))?.as_bytes();
+    if values.next().is_some() {
+        return Err(bad("send the header once"));
+    }
+    if value.is_empty() || value.len() > 255 {
+        return Err(bad("must be 1 to 255 characters long"));
+    }
+    if !value.iter().all(|b| (b' '..=b'~').contains(b)) {
+        return Err(bad("must be printable ASCII characters"));
+    }
+    Ok(String::from_utf8(value.to_vec()).expect("checked ASCII"))
+}
+
+/// Staff, customers and partners each have their own keys within their
+/// business; the role is part of the principal so one subject holding tokens
+/// of two roles never sees one role's answer under the other.
+fn scope_of(principal: Option<&Principal>) -> KeyScope {
+    match principal {
+        Some(p) => KeyScope {
+            business_id: p.business_id.clone(),
+            principal: format!("{}:{}", p.role.as_str(), p.subject),
+        },
+        None => KeyScope {
+            business_id: ANONYMOUS.to_owned(),
+            principal: ANONYMOUS.to_owned(),
+        },
+    }
+}
+
+/// What identifies a request for a key: method, path with query, and body,
+/// as a SHA-256 hex digest. Headers are left out: a retry may well carry a
+/// fresh token or request id and is still the same request.
+pub fn fingerprint(method: &str, path_and_query: &str, body: &[u8]) -> String {
+    let mut hash = Sha256::new();
+    hash.update(method.as_bytes());
+    hash.update(b"\n");
+    hash.update(path_and_query.as_bytes());
+    hash.update(b"\n");
+    hash.update(body);
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads the whole body (within the app's payload limit: 413 beyond it), so
+/// it can be fingerprinted and handed on to the handler unchanged.
+async fn buffer_body(
+    mut req: ServiceRequest,
+) -> Result<(ServiceRequest, web::Bytes), (ServiceRequest, AppError)> {
+    let (http_request, payload) = req.parts_mut();
+    match web::Bytes::from_request(http_request, payload).await {
+        Ok(bytes) => Ok((req, bytes)),
+        Err(error) => {
+            let problem =
+                if error.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::payload_too_large()
+                } else {
+                    AppError::malformed_json(format!("The body could not be read: {error}"))
+                };
+            Err((req, problem))
+        }
+    }
+}
+
+/// 2xx and 4xx answers are final for that request and are replayed. 5xx and
+/// 429 say "try again later", and 401 means the request had no caller: the
+/// retry must run for real, so those free the key.
+fn worth_keeping(status: StatusCode) -> bool {
+    !(status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::UNAUTHORIZED)
+}
+
+fn replayed_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    REPLAYED_HEADERS
+        .iter()
+        .filter_map(|name| {
+            let value = headers.get(name)?.to_str().ok()?;
+            Some((name.as_str().to_owned(), value.to_owned()))
+        })
+        .collect()
+}
+
+fn replay(stored: StoredResponse) -> HttpResponse {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    let mut response = HttpResponse::build(status);
+    for (name, value) in &stored.headers {
+        response.insert_header((name.as_str(), value.as_str()));
+    }
+    response
+        .insert_header((IDEMPOTENT_REPLAYED, "true"))
+        .body(stored.body)
+}
+
+/// The in-flight record this request owns. Settled with the answer (or
+/// released) when the handler returns; if the request is dropped first (the
+/// client went away, the handler panicked) the record is released on drop,
+/// so the key is free again at once rather than after [`ABANDONED_AFTER`].
+struct HeldClaim {
+    pool: web::Data<DbPool>,
+    scope: KeyScope,
+    key: String,
+    started: NaiveDateTime,
+    settled: bool,
+}
+
+impl HeldClaim {
+    /// Stores `answer` or, with `None`, releases the key.
+    async fn settle(&mut self, answer: Option<StoredResponse>) {
+        // Set before awaiting: the blocking task runs to its end even if
+        // this future is dropped, so the drop guard must not undo it.
+        self.settled = true;
+        let (scope, key, started) = (self.scope.clone(), self.key.clone(), self.started);
+        let result = blocking(&self.pool, move |conn| match answer {
+            Some(stored) => records::complete(conn, &scope, &key, started, &stored).map(|kept| {
+                if !kept {
+                    tracing::warn!(
+                        key,
+                        "idempotency record was taken over before it was stored"
+                    );
+                }
+            }),
+            None => records::release(conn, &scope, &key, started),
+        })
+        .await;
+        if let Err(error) = result {
+            tracing::warn!(%error, "could not settle an idempotency record");
+        }
+    }
+}
+
+impl Drop for HeldClaim {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        // No runtime can be assumed while unwinding: a plain thread it is.
+        let pool = self.pool.clone();
+        let (scope, key, started) = (self.scope.clone(), self.key.clone(), self.started);
+        std::thread::spawn(move || {
+            let released = pool
+                .get()
+                .map_err(AppError::from)
+                .and_then(|mut conn| records::release(&mut conn, &scope, &key, started));
+            if let Err(error) = released {
+                tracing::warn!(%error, "could not release an abandoned idempotency key");
+            }
+        });
+    }
+}
+
+/// Documents the header on every POST under `/v1` in the OpenAPI document,
+/// with the answers it adds (400, 409, 422) and the replay marker on
+/// success responses, so no handler has to repeat it.
+pub struct IdempotencyDocs;
+
+impl Modify for IdempotencyDocs {
+    fn modify(&self, openapi: &mut OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let Some(operation) = item.post.as_mut().filter(|_| path.starts_with("/v1/")) else {
+                continue;
+            };
+            operation
+                .parameters
+                .get_or_insert_with(Vec::new)
+                .push(key_parameter());
+            let responses = &mut operation.responses.responses;
+            for (status, component) in [
+                ("400", "BadRequest"),
+                ("409", "Conflict"),
+                ("422", "ValidationFailed"),
+            ] {
+                responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| RefOr::Ref(Ref::from_response_name(component)));
+            }
+            for (status, response) in responses.iter_mut() {
+                if let (true, RefOr::T(response)) = (status.starts_with('2'), response) {
+                    response
+                        .headers
+                        .insert("Idempotent-Replayed".to_owned(), replayed_header());
+                }
+            }
+        }
+    }
+}
+
+fn key_parameter() -> Parameter {
+    ParameterBuilder::new()
+        .name(IDEMPOTENCY_KEY)
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "Makes the POST safe to retry. The same key with the same request (method, path, body) \
+             within 24 h replays the first response (marked `Idempotent-Replayed: true`); with a \
+             different request it is 422 `idempotency_key_reused`; while the first request still \
+             runs it is 409 `idempotency_in_progress`. Keys belong to the caller (business, role and \
+             subject; anonymous callers share one scope, so use a random UUID). 2xx and 4xx answers \
+             are stored; 5xx, 429 and 401 are not, so their retry runs again. 1 to 255 printable \
+             ASCII characters, else 400 `validation_failed`.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(255)),
+        ))
+        .example(Some(serde_json::json!("5f0c2f8e-6d43-4a4e-9a0e-2b1d3c7e9f10")))
+        .build()
+}
+
+fn replayed_header() -> Header {
+    HeaderBuilder::new()
+        .schema(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(["true"])),
+        )
+        .description(Some(
+            "Present on a response replayed for an `Idempotency-Key` seen before.",
+        ))
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers_with(values: &[&[u8]]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(
+                HeaderName::from_static("idempotency-key"),
+                HeaderValue::from_bytes(value).unwrap(),
+            );
+        }
+        headers
+    }
+
+    #[test]
+    fn keys_are_one_to_255_printable_ascii_characters_sent_once() {
+        let long = "k".repeat(255);
+        for good in ["a", "order 42/retry", long.as_str()] {
+            assert_eq!(
+                idempotency_key(&headers_with(&[good.as_bytes()])).unwrap(),
+                good
+            );
+        }
+        let too_long = "k".repeat(256);
+        for bad in [
+            &b""[..],
+            too_long.as_bytes(),
+            b"tab\there",
+            "clé".as_bytes(),
+        ] {
+            let error = idempotency_key(&headers_with(&[bad])).unwrap_err();
+            assert_eq!(error.code(), "validation_failed");
+        }
+        assert!(idempotency_key(&headers_with(&[b"a", b"b"])).is_err());
+    }
+
+    #[test]
+    fn fingerprints_differ_by_method_path_and_body() {
+        let base = fingerprint("POST", "/v1/locations", b"{}");
+        assert_eq!(base, fingerprint("POST", "/v1/locations", b"{}"));
+        assert_eq!(base.len(), 64);
+        assert_ne!(base, fingerprint("POST", "/v1/resources", b"{}"));
+        assert_ne!(base, fingerprint("PUT", "/v1/locations", b"{}"));
+        assert_ne!(base, fingerprint("POST", "/v1/locations", b"{ }"));
+        // The separator keeps path and body from running into each other.
+        assert_ne!(
+            fingerprint("POST", "/v1/a", b"b"),
+            fingerprint("POST", "/v1/ab", b"")
+        );
+    }
+
+    #[test]
+    fn server_errors_rate_limits_and_unauthenticated_answers_are_not_kept() {
+        for kept in [200, 201, 400, 403, 404, 409, 410, 412, 422] {
+            assert!(worth_keeping(StatusCode::from_u16(kept).unwrap()), "{kept}");
+        }
+        for dropped in [401, 429, 500, 502, 503] {
+            assert!(
+                !worth_keeping(StatusCode::from_u16(dropped).unwrap()),
+                "{dropped}"
+            );
+        }
+    }
+}
