@@ -116,3 +116,15 @@ pub fn data(reply: &crate::harness::Reply) -> Vec<Value> {
     assert_eq!(reply.status, 200, "{}", reply.text);
     reply.json()["data"].as_array().unwrap().clone()
 }
+
+/// Runs a fixture statement the API has no way to express (backdating).
+pub fn exec(app: &TestApp, sql: &str) {
+    diesel::sql_query(sql)
+        .execute(&mut app.pool.get().unwrap())
+        .unwrap();
+}
+
+/// A timestamp literal both databases read.
+pub fn sql_time(t: DateTime<Utc>) -> String {
+    format!("'{}'", t.naive_utc().format("%Y-%m-%d %H:%M:%S"))
+}
