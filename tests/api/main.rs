@@ -11,6 +11,7 @@ mod feedback;
 mod foundation;
 mod idempotency;
 mod memory;
+mod memory_access;
 mod races;
 mod schema;
 mod shop;
