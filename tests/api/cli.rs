@@ -261,3 +261,52 @@ fn serve_runs_on_postgresql_with_database_url() {
     drop(_server);
     pg.drop_database(&name);
 }
+
+#[test]
+fn business_create_takes_the_country_phone_numbers_are_read_in() {
+    let dir = scratch_dir();
+    let url = format!("sqlite://{}", dir.join("cli.db").display());
+    let create = |extra: &[&str]| {
+        let mut args = vec![
+            "business",
+            "create",
+            "--name",
+            "Salon",
+            "--timezone",
+            "Europe/Paris",
+        ];
+        args.extend_from_slice(extra);
+        slotwise(&dir, &url).args(args).output().unwrap()
+    };
+    let bad = create(&["--country", "XX"]);
+    assert!(!bad.status.success() && bad.stdout.is_empty());
+    let set = create(&["--country", "us"]);
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    let from_zone = create(&[]);
+    let id_of = |out: &std::process::Output| {
+        String::from_utf8(out.stdout.clone())
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let pool = slotwise::db::connect(&slotwise::db::DatabaseUrl::parse(&url), 1).unwrap();
+    let mut conn = pool.get().unwrap();
+    let mut settings =
+        |id: &str| slotwise::store::businesses::contact_settings(&mut conn, id).unwrap();
+    let us = settings(&id_of(&set));
+    assert_eq!(
+        (us.country.as_deref(), us.phone_country().as_deref()),
+        (Some("US"), Some("US"))
+    );
+    let fr = settings(&id_of(&from_zone));
+    assert_eq!(
+        (fr.country.as_deref(), fr.phone_country().as_deref()),
+        (None, Some("FR"))
+    );
+    drop(conn);
+    let _ = std::fs::remove_dir_all(dir);
+}
