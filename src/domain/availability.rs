@@ -597,6 +597,24 @@ pub fn slots(service: &ServiceSpec, resources: &[ResourceCalendar], window: &Win
         .collect()
 }
 
+/// The requirement groups with `wanted` resources pinned: each wanted id
+/// becomes the only member of the first not-yet-pinned group that lists it.
+/// The booking write path locks exactly these resources, so it must agree
+/// with [`check`] on them.
+pub fn pin(groups: &[Vec<String>], wanted: &[String]) -> Result<Vec<Vec<String>>, Refusal> {
+    let mut pinned_groups = groups.to_vec();
+    let mut pinned = vec![false; groups.len()];
+    for id in wanted {
+        let free_group = (0..groups.len()).find(|&g| !pinned[g] && groups[g].contains(id));
+        let Some(g) = free_group else {
+            return Err(Refusal::NotEligible(id.clone()));
+        };
+        pinned_groups[g] = vec![id.clone()];
+        pinned[g] = true;
+    }
+    Ok(pinned_groups)
+}
+
 /// Whether `start` can be booked now, and on which resources: `wanted` pins
 /// resources for the groups that list them; the other groups get the first
 /// free resource (preferring one that already hosts the session for group
@@ -609,16 +627,7 @@ pub fn check(
     start: DateTime<Utc>,
     wanted: &[String],
 ) -> Result<Slot, Refusal> {
-    let mut groups = service.groups.clone();
-    let mut pinned = vec![false; groups.len()];
-    for id in wanted {
-        let free_group = (0..groups.len()).find(|&g| !pinned[g] && service.groups[g].contains(id));
-        let Some(g) = free_group else {
-            return Err(Refusal::NotEligible(id.clone()));
-        };
-        groups[g] = vec![id.clone()];
-        pinned[g] = true;
-    }
+    let groups = pin(&service.groups, wanted)?;
     let window = Window {
         from: start,
         to: start + Duration::seconds(1),

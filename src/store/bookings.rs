@@ -208,8 +208,9 @@ pub fn create(
             SlotSource::Direct { start, wanted } => (*start, wanted.clone(), None),
         };
         ctx.ensure_not_paused(&wanted)?;
-        lock_resources(conn, &ctx.resource_ids())?;
-        holds::expire_lapsed(conn, &ctx.resource_ids(), now)?;
+        let involved = ctx.involved_resources(&wanted);
+        lock_resources(conn, &involved)?;
+        holds::expire_lapsed(conn, &involved, now)?;
         if let Some(hold_id) = hold_id {
             // Re-read under the lock: the hold may have lapsed or been used meanwhile.
             let hold = holds::find(conn, Some(&business), hold_id)?;
@@ -541,7 +542,7 @@ pub fn reschedule(
         )?;
         let waiver = rules(&booking)?;
         ctx.ensure_not_paused(&request.wanted)?;
-        let mut locked = ctx.resource_ids();
+        let mut locked = ctx.involved_resources(&request.wanted);
         locked.extend(booking.resources());
         lock_resources(conn, &locked)?;
         holds::expire_lapsed(conn, &locked, now)?;

@@ -65,6 +65,27 @@ impl ServiceContext {
         }
     }
 
+    /// The resources a write for `wanted` may touch, and so must lock: the
+    /// pinned ones, and every resource of each group left to choose. Locking
+    /// no more than that lets bookings for different staff of one service
+    /// proceed side by side on PostgreSQL.
+    pub fn involved_resources(&self, wanted: &[String]) -> Vec<String> {
+        match availability::pin(&self.service.requirements, wanted) {
+            Ok(groups) => {
+                let mut ids: Vec<String> = groups
+                    .into_iter()
+                    .flatten()
+                    .filter(|id| self.resources.iter().any(|r| &r.id == id))
+                    .collect();
+                ids.sort();
+                ids.dedup();
+                ids
+            }
+            // The check refuses such a request; lock everything meanwhile.
+            Err(_) => self.resource_ids(),
+        }
+    }
+
     /// The blocked window of a slot starting at `start`.
     pub fn blocked_window(&self, start: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
         let spec = self.spec();

@@ -133,8 +133,9 @@ pub fn create(
     now: DateTime<Utc>,
 ) -> Result<Hold, AppError> {
     with_retries(conn, |conn| {
-        lock_resources(conn, &ctx.resource_ids())?;
-        expire_lapsed(conn, &ctx.resource_ids(), now)?;
+        let involved = ctx.involved_resources(&request.wanted);
+        lock_resources(conn, &involved)?;
+        expire_lapsed(conn, &involved, now)?;
         let slot = calendar::check_slot(
             conn,
             ctx,

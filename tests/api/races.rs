@@ -161,6 +161,27 @@ on_both_databases! {
         assert_no_overlap(app);
     }
 
+    fn pinned_and_unpinned_callers_racing_for_two_stylists_get_exactly_two(app: &TestApp) {
+        // Pinned bookings lock only their stylist; unpinned ones lock both.
+        // Either way each stylist is taken once.
+        let shop = open(app);
+        let agent = app.token(Role::Agent);
+        let start = london(3, 14, 0);
+        let replies = race(60, |i| {
+            let mut body = booking(&shop.haircut, start, &format!("pin{i}@example.com"));
+            match i % 3 {
+                0 => body["resource_ids"] = json!([shop.ana]),
+                1 => body["resource_ids"] = json!([shop.ben]),
+                _ => {}
+            }
+            app.request("POST", "/v1/bookings", Some(&agent), &[], Some(&body.to_string()))
+        });
+        let (created, refused, other) = tally(&replies);
+        assert_eq!((created, refused), (2, 58), "unexpected replies: {other:?}");
+        assert_eq!(active_bookings(app), 2);
+        assert_no_overlap(app);
+    }
+
     fn two_api_processes_on_one_database_still_book_once(app: &TestApp) {
         let shop = open(app);
         let second_pool = db::connect(&DatabaseUrl::parse(&app.database_url), 20).unwrap();
