@@ -182,34 +182,6 @@ pub fn submit(
     })
 }
 
-/// Requests created (visits completed) in `[from, to)`, with their answers.
-pub fn requests_between(
-    conn: &mut DbConnection,
-    business: &str,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-) -> Result<Vec<(FeedbackRequest, Option<Feedback>)>, AppError> {
-    let requests: Vec<FeedbackRequest> = feedback_requests::table
-        .filter(feedback_requests::business_id.eq(business))
-        .filter(feedback_requests::created_at.ge(from))
-        .filter(feedback_requests::created_at.lt(to))
-        .select(FeedbackRequest::as_select())
-        .order(feedback_requests::id.asc())
-        .load(conn)?;
-    let ids: Vec<&str> = requests.iter().map(|r| r.id.as_str()).collect();
-    let answers: Vec<Feedback> = feedback::table
-        .filter(feedback::request_id.eq_any(ids))
-        .select(Feedback::as_select())
-        .load(conn)?;
-    Ok(requests
-        .into_iter()
-        .map(|r| {
-            let answer = answers.iter().find(|a| a.request_id == r.id).cloned();
-            (r, answer)
-        })
-        .collect())
-}
-
 pub fn find(conn: &mut DbConnection, business: &str, id: &str) -> Result<Feedback, AppError> {
     feedback::table
         .filter(feedback::business_id.eq(business))

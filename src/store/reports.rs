@@ -13,7 +13,7 @@ use crate::domain::reports::{
     IntentLabel,
 };
 use crate::error::AppError;
-use crate::schema::{bookings, resources, services};
+use crate::schema::{bookings, feedback, feedback_requests, resources, services};
 
 /// Per intent × channel over contacts that occurred in `[from, to)`, at one
 /// location when named. First-contact resolution looks back `window` before
@@ -75,6 +75,9 @@ pub fn contacts(
     Ok(reports::contact_report(&lines, &intents, &costs, booked))
 }
 
+/// A completed visit's service, resources and channel, and its (nps, effort) answer.
+type VisitAnswer = (String, String, String, Option<i32>, Option<i32>);
+
 /// Satisfaction of the visits completed in `[from, to)` (their feedback
 /// requests were created then), whenever the customer answered.
 pub fn feedback(
@@ -83,32 +86,31 @@ pub fn feedback(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> Result<FeedbackReport, AppError> {
-    let requests = super::feedback::requests_between(conn, business, from, to)?;
-    let ids: Vec<&str> = requests
-        .iter()
-        .map(|(r, _)| r.booking_id.as_str())
-        .collect();
-    let visits: Vec<(String, String, String, String)> = bookings::table
-        .filter(bookings::id.eq_any(ids))
+    // One row per request (visit completed in the period), with its answer if any.
+    let rows: Vec<VisitAnswer> = feedback_requests::table
+        .inner_join(bookings::table)
+        .left_join(feedback::table)
+        .filter(feedback_requests::business_id.eq(business))
+        .filter(feedback_requests::created_at.ge(from))
+        .filter(feedback_requests::created_at.lt(to))
         .select((
-            bookings::id,
             bookings::service_id,
             bookings::resource_ids,
             bookings::channel,
+            feedback::nps.nullable(),
+            feedback::effort.nullable(),
         ))
         .load(conn)?;
-    let lines: Vec<FeedbackLine> = requests
-        .iter()
-        .filter_map(|(request, answer)| {
-            let (_, service, resource_ids, channel) =
-                visits.iter().find(|v| v.0 == request.booking_id)?;
-            Some(FeedbackLine {
-                service_id: service.clone(),
-                resource_ids: super::holds::split_ids(resource_ids),
-                channel: channel.clone(),
-                response: answer.as_ref().map(|a| (a.nps, a.effort)),
-            })
-        })
+    let lines: Vec<FeedbackLine> = rows
+        .into_iter()
+        .map(
+            |(service_id, resource_ids, channel, nps, effort)| FeedbackLine {
+                service_id,
+                resource_ids: super::holds::split_ids(&resource_ids),
+                channel,
+                response: nps.zip(effort),
+            },
+        )
         .collect();
     let mut names: HashMap<String, String> = services::table
         .filter(services::business_id.eq(business))

@@ -178,10 +178,13 @@ pub fn timeline(
         .filter(bookings::customer_id.eq(customer_id))
         .select((bookings::id, bookings::reference))
         .load(conn)?;
-    let booking_ids: Vec<String> = references.iter().map(|(id, _)| id.clone()).collect();
+    let of_customer = bookings::table
+        .filter(bookings::business_id.eq(business))
+        .filter(bookings::customer_id.eq(customer_id))
+        .select(bookings::id);
     let history = booking_history::table
         .filter(booking_history::business_id.eq(business))
-        .filter(booking_history::booking_id.eq_any(booking_ids))
+        .filter(booking_history::booking_id.eq_any(of_customer))
         .select(HistoryEntry::as_select())
         .order((
             booking_history::created_at.desc(),
