@@ -46,17 +46,3 @@ pub fn append(
         .execute(conn)?;
     Ok(())
 }
-
-/// The entries about one object, oldest first.
-pub fn of_subject(
-    conn: &mut DbConnection,
-    business: &str,
-    subject_id: &str,
-) -> QueryResult<Vec<AuditEntry>> {
-    audit_entries::table
-        .filter(audit_entries::business_id.eq(business))
-        .filter(audit_entries::subject_id.eq(subject_id))
-        .select(AuditEntry::as_select())
-        .order(audit_entries::id.asc())
-        .load(conn)
-}
