@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::Principal;
+use super::auth::{Principal, Role};
 use super::availability::utc_text;
 use super::{blocking, page_response, PageQuery};
 use crate::db::DbPool;
@@ -40,12 +40,23 @@ pub struct EventView {
     pub created_at: String,
 }
 
-fn event_view(e: Event) -> EventView {
+/// Payload fields that are capabilities for the customer (answering a survey
+/// without an account): the business's own staff relay them, partner apps
+/// never see them.
+const CUSTOMER_CAPABILITIES: [&str; 2] = ["token", "manage_token"];
+
+fn event_view(e: Event, for_partner: bool) -> EventView {
+    let mut data = serde_json::from_str(&e.payload).unwrap_or(serde_json::Value::Null);
+    if let (true, Some(fields)) = (for_partner, data.as_object_mut()) {
+        for capability in CUSTOMER_CAPABILITIES {
+            fields.remove(capability);
+        }
+    }
     EventView {
         id: e.id,
         event_type: e.event_type,
         subject_id: e.subject_id,
-        data: serde_json::from_str(&e.payload).unwrap_or(serde_json::Value::Null),
+        data,
         created_at: utc_text(e.created_at.and_utc()),
     }
 }
@@ -70,6 +81,7 @@ pub async fn list_events(
     filter: web::Query<EventFilter>,
 ) -> Result<HttpResponse, AppError> {
     principal.require_staff_or_partner_scope("events:read")?;
+    let for_partner = principal.role == Role::Partner;
     let page = page.validate()?;
     let request = page.clone();
     let filter = filter.into_inner();
@@ -83,5 +95,11 @@ pub async fn list_events(
         )
     })
     .await?;
-    Ok(page_response(&req, rows, &page, |e| &e.id, event_view))
+    Ok(page_response(
+        &req,
+        rows,
+        &page,
+        |e| &e.id,
+        |e| event_view(e, for_partner),
+    ))
 }

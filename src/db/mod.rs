@@ -199,6 +199,21 @@ pub fn lock_resources(conn: &mut DbConnection, ids: &[String]) -> QueryResult<()
     Ok(())
 }
 
+/// Takes row locks on customers (a merge's survivor and duplicate), in id
+/// order, so a booking that refers to one of them waits for the merge, or
+/// the merge waits for it. PostgreSQL only, as for [`lock_resources`].
+pub fn lock_customers(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<()> {
+    if let DbConnection::Postgresql(pg) = conn {
+        let mut sorted: Vec<String> = ids.iter().map(|id| (*id).to_owned()).collect();
+        sorted.sort();
+        sorted.dedup();
+        diesel::sql_query("SELECT id FROM customers WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(sorted)
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
 /// What a failed statement means for the write path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
@@ -225,6 +240,10 @@ pub fn classify(error: &diesel::result::Error) -> Failure {
         DatabaseErrorKind::UniqueViolation => {
             Failure::Duplicate(info.constraint_name().map(str::to_owned))
         }
+        // A row referred to vanished meanwhile (a customer merged away while
+        // a booking for them was being written): run again, and the
+        // transaction's own lookups answer 404 instead of a 500.
+        DatabaseErrorKind::ForeignKeyViolation => Failure::Retry,
         _ if info.constraint_name() == Some("allocations_no_overlap") => Failure::Overlap,
         _ if message.contains("deadlock detected")
             || message.contains("database is locked")

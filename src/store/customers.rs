@@ -446,6 +446,7 @@ pub fn merge(
     at: NaiveDateTime,
 ) -> Result<(Customer, Moved), AppError> {
     with_retries(conn, |conn| {
+        crate::db::lock_customers(conn, &[survivor_id, duplicate_id])?;
         let mut survivor = find(conn, business, survivor_id)?;
         super::check_version(survivor.version, expected)?;
         let duplicate = find(conn, business, duplicate_id)?;

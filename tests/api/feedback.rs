@@ -56,6 +56,13 @@ on_both_databases! {
         assert_eq!(count(app, "feedback_requests"), 1);
         let token = feedback_token(app, &id(&kim_visit));
         assert!(token.starts_with("fbt_"));
+        // A partner app following the events never receives the customer's token.
+        let partner = app.token_with(Role::Partner, "partner-app", "events:read", 30);
+        let seen = app.get("/v1/events?type=feedback.requested", &partner);
+        assert_eq!(seen.status, 200, "{}", seen.text);
+        let event = &seen.json()["data"][0];
+        assert_eq!(event["data"]["booking_id"], kim_visit["id"]);
+        assert!(event["data"].get("token").is_none(), "{event}");
         // Every documented refusal, none of which writes anything.
         let problem = answer(app, None, json!({"token": token, "nps": 11, "effort": 0, "comment": "x".repeat(2001)})).problem(422, "validation_failed");
         for field in ["nps", "effort", "comment"] {
