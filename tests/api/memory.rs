@@ -48,8 +48,10 @@ pub fn log_contact(app: &TestApp, body: Value) -> Value {
 
 /// A quarter-hour on the shop's grid, `hours` before now.
 pub fn hours_ago(hours: i64) -> DateTime<Utc> {
+    // On the whole hour, which lies on every fixture service's grid (steps of
+    // 15, 30 and 60 minutes from local midnight), whatever time the test runs.
     let now = Utc::now() - Duration::hours(hours);
-    now - Duration::seconds(now.timestamp() % (15 * 60))
+    now - Duration::seconds(now.timestamp() % (60 * 60))
 }
 
 /// A booking at a past start, entered by staff after the fact.
