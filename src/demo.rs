@@ -87,7 +87,7 @@ pub fn load(conn: &mut DbConnection) -> Result<String, AppError> {
                     end_minute,
                 })
                 .collect();
-            store::resources::replace_hours(conn, DEMO_BUSINESS_ID, id, &rows)?;
+            store::resources::replace_hours_within(conn, DEMO_BUSINESS_ID, id, &rows)?;
         }
         // (id, name, minutes, buffer after, seats, requirement groups, channels)
         type DemoService<'a> = (&'a str, &'a str, i32, i32, i32, Vec<Vec<&'a str>>, &'a str);
@@ -130,7 +130,7 @@ pub fn load(conn: &mut DbConnection) -> Result<String, AppError> {
             ),
         ];
         for (id, name, duration, buffer_after, capacity, groups, channels) in services {
-            store::services::insert(
+            store::services::insert_within(
                 conn,
                 &Service {
                     row: ServiceRow {

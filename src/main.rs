@@ -126,19 +126,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 timezone,
                 created_at: store::now(),
             };
-            slotwise::db::write_transaction(&mut conn, |conn| {
-                store::businesses::insert(conn, &business)?;
-                if country.is_some() {
-                    store::businesses::update_contact_settings(
-                        conn,
-                        &business.id,
-                        Some(country),
-                        None,
-                    )?;
-                }
-                Ok::<(), slotwise::error::AppError>(())
-            })
-            .map_err(|e| e.to_string())?;
+            store::businesses::create(&mut conn, &business, country).map_err(|e| e.to_string())?;
             println!("{}", business.id);
             Ok(())
         }

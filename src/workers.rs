@@ -13,7 +13,7 @@ use crate::db::DbPool;
 pub async fn sweep_lapsed_holds(pool: web::Data<DbPool>, every: Duration) {
     loop {
         actix_web::rt::time::sleep(every).await;
-        let result = crate::api::blocking(&pool, |conn| {
+        let result = crate::db::blocking(&pool, |conn| {
             crate::store::holds::expire_all_lapsed(conn, chrono::Utc::now())
         })
         .await;
@@ -30,7 +30,7 @@ pub async fn sweep_lapsed_holds(pool: web::Data<DbPool>, every: Duration) {
 pub async fn prune_idempotency_records(pool: web::Data<DbPool>, every: Duration) {
     loop {
         actix_web::rt::time::sleep(every).await;
-        let result = crate::api::blocking(&pool, |conn| {
+        let result = crate::db::blocking(&pool, |conn| {
             Ok(crate::store::idempotency::prune(conn, crate::store::now())?)
         })
         .await;

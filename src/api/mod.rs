@@ -28,7 +28,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::{DbConnection, DbPool};
+pub use crate::db::blocking;
 use crate::error::AppError;
 
 pub use caller::BookingSettings;
@@ -126,24 +126,6 @@ fn strip_position(message: &str) -> String {
         Some(i) => message[..i].to_owned(),
         None => message.to_owned(),
     }
-}
-
-/// Runs blocking database work on actix's thread pool, inside the request's
-/// tracing span, with one pooled connection.
-pub async fn blocking<T, F>(pool: &web::Data<DbPool>, work: F) -> Result<T, AppError>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
-{
-    let pool = pool.clone();
-    let span = tracing::Span::current();
-    web::block(move || {
-        span.in_scope(|| {
-            let mut conn = pool.get()?;
-            work(&mut conn)
-        })
-    })
-    .await?
 }
 
 /// `limit` and `cursor` of every list endpoint.

@@ -1,12 +1,15 @@
 //! Database access: one diesel connection over PostgreSQL or SQLite, its pool,
 //! the embedded migrations, and the few statements that differ per backend.
 
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
-use diesel::r2d2::{self, ManageConnection};
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::AppError;
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -82,14 +85,69 @@ impl ManageConnection for ConnectionManager {
         }
     }
 
+    /// Run on every checkout. A connection still inside a transaction (or
+    /// whose transaction manager gave up) must never serve a request: its
+    /// writes would become savepoints of a transaction nobody commits. r2d2
+    /// drops a connection that fails here and hands out another.
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        if conn.is_broken() {
+            tracing::error!("a pooled connection was found inside a transaction; discarding it");
+            return Err(diesel::ConnectionError::BadConnection(
+                "connection left inside a transaction".into(),
+            ));
+        }
         conn.batch_execute("SELECT 1")
             .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// Run when a connection goes back to the pool: one returned while its
+    /// thread unwinds from a panic, or still inside a transaction (a failed
+    /// rollback, a panic caught further up), is closed instead, which also
+    /// rolls back whatever it held.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        if std::thread::panicking() {
+            return true;
+        }
+        let broken = conn.is_broken();
+        if broken {
+            tracing::error!("a connection came back inside a transaction; closing it");
+        }
+        broken
     }
+}
+
+/// Runs blocking database work on actix's thread pool, inside the caller's
+/// tracing span, with one pooled connection. A panic in `work` becomes a 500
+/// instead of unwinding through the pool: the connection is closed if the
+/// panic left it inside a transaction (see [`ConnectionManager::has_broken`]).
+pub async fn blocking<T, F>(pool: &DbPool, work: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+{
+    let pool = pool.clone();
+    let span = tracing::Span::current();
+    actix_web::web::block(move || {
+        span.in_scope(|| {
+            let mut conn = pool.get()?;
+            match std::panic::catch_unwind(AssertUnwindSafe(|| work(&mut conn))) {
+                Ok(result) => result,
+                Err(panic) => Err(AppError::internal(format!(
+                    "database work panicked: {}",
+                    panic_message(panic.as_ref())
+                ))),
+            }
+        })
+    })
+    .await?
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_owned())
 }
 
 /// Opens a pool; for SQLite the parent directory of the file is created first.
@@ -134,10 +192,18 @@ pub fn migrate(conn: &mut DbConnection) -> Result<(), String> {
     result.map_err(|e| format!("migration failed: {e}"))
 }
 
-/// Runs `work` in a transaction that holds the write lock from its first
-/// statement: `BEGIN IMMEDIATE` on SQLite (a deferred transaction could fail to
-/// upgrade to a writer under contention), a plain `BEGIN` on PostgreSQL where
-/// the write path takes row locks itself.
+/// Runs `work` in a top-level transaction that holds the write lock from its
+/// first statement: `BEGIN IMMEDIATE` on SQLite (a deferred transaction could
+/// fail to upgrade to a writer under contention), a plain `BEGIN` on
+/// PostgreSQL where the write path takes row locks itself.
+///
+/// The caller expects no transaction to be open. Finding one is a bug: this
+/// write would silently become a savepoint of a transaction that may never
+/// commit, and its caller would acknowledge work that is then lost. So it is
+/// logged and refused (the connection, still inside that transaction, is
+/// closed when it goes back to the pool). Deliberate nesting says so with
+/// [`savepoint`]. If `work` panics, the transaction is rolled back before the
+/// panic goes on, so the connection holds no lock while it unwinds.
 pub fn write_transaction<T, E>(
     conn: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -145,17 +211,11 @@ pub fn write_transaction<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    let depth = match conn {
-        DbConnection::Sqlite(lite) => {
-            AnsiTransactionManager::transaction_manager_status_mut(lite).transaction_depth()
-        }
-        DbConnection::Postgresql(pg) => {
-            AnsiTransactionManager::transaction_manager_status_mut(pg).transaction_depth()
-        }
-    }?;
-    if depth.is_some() {
-        // Already inside a write transaction: nest as a savepoint.
-        return conn.transaction(work);
+    if transaction_depth(conn)?.is_some() {
+        tracing::error!(
+            "a top-level write found its connection inside a transaction; refusing to nest"
+        );
+        return Err(diesel::result::Error::AlreadyInTransaction.into());
     }
     match conn {
         DbConnection::Sqlite(lite) => {
@@ -164,10 +224,21 @@ where
         DbConnection::Postgresql(pg) => AnsiTransactionManager::begin_transaction(pg)?,
     }
     type Manager = <DbConnection as Connection>::TransactionManager;
-    match work(conn) {
+    let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| work(conn))) {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            if let Err(error) = Manager::rollback_transaction(conn) {
+                tracing::error!(%error, "rolling back after a panic failed");
+            }
+            std::panic::resume_unwind(panic);
+        }
+    };
+    match outcome {
         Ok(value) => match Manager::commit_transaction(conn) {
             Ok(()) => Ok(value),
             Err(commit_error) => {
+                // diesel rolls back a failed top-level COMMIT itself; this only
+                // matters if it could not, and then the connection is broken.
                 let _ = Manager::rollback_transaction(conn);
                 Err(commit_error.into())
             }
@@ -175,6 +246,35 @@ where
         Err(error) => {
             Manager::rollback_transaction(conn)?;
             Err(error)
+        }
+    }
+}
+
+/// Runs `work` as a savepoint inside the transaction the caller already has
+/// open: the explicit way to compose writes. Without an open transaction it
+/// refuses, rather than committing on its own.
+pub fn savepoint<T, E>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    if transaction_depth(conn)?.is_none() {
+        return Err(diesel::result::Error::NotInTransaction.into());
+    }
+    conn.transaction(work)
+}
+
+/// How deep in transactions the connection is (`None`: not in one); an error
+/// when its transaction manager is broken.
+pub fn transaction_depth(conn: &mut DbConnection) -> QueryResult<Option<std::num::NonZeroU32>> {
+    match conn {
+        DbConnection::Sqlite(lite) => {
+            AnsiTransactionManager::transaction_manager_status_mut(lite).transaction_depth()
+        }
+        DbConnection::Postgresql(pg) => {
+            AnsiTransactionManager::transaction_manager_status_mut(pg).transaction_depth()
         }
     }
 }

@@ -23,6 +23,24 @@ pub fn insert(conn: &mut DbConnection, business: &Business) -> Result<(), AppErr
     Ok(())
 }
 
+/// Creates a business with the country its national phone numbers are read
+/// in (`None`: the time zone's), in one transaction.
+pub fn create(
+    conn: &mut DbConnection,
+    business: &Business,
+    country: Option<String>,
+) -> Result<(), AppError> {
+    super::with_retries(conn, |conn| {
+        insert(conn, business)?;
+        if country.is_some() {
+            diesel::update(businesses::table.find(&business.id))
+                .set(businesses::country.eq(&country))
+                .execute(conn)?;
+        }
+        Ok(())
+    })
+}
+
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Business>, AppError> {
     Ok(businesses::table
         .find(id)

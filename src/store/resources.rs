@@ -196,17 +196,27 @@ pub fn replace_hours(
     rows: &[HoursRow],
 ) -> Result<Vec<HoursRow>, AppError> {
     write_transaction(conn, |conn| {
-        find(conn, business, resource_id)?;
-        diesel::delete(resource_hours::table.filter(resource_hours::resource_id.eq(resource_id)))
-            .execute(conn)?;
-        // Row by row: batch inserts are not available through the two-backend connection.
-        for row in rows {
-            diesel::insert_into(resource_hours::table)
-                .values(row)
-                .execute(conn)?;
-        }
-        hours(conn, business, resource_id)
+        replace_hours_within(conn, business, resource_id, rows)
     })
+}
+
+/// As [`replace_hours`], inside a transaction the caller holds (the demo loader).
+pub fn replace_hours_within(
+    conn: &mut DbConnection,
+    business: &str,
+    resource_id: &str,
+    rows: &[HoursRow],
+) -> Result<Vec<HoursRow>, AppError> {
+    find(conn, business, resource_id)?;
+    diesel::delete(resource_hours::table.filter(resource_hours::resource_id.eq(resource_id)))
+        .execute(conn)?;
+    // Row by row: batch inserts are not available through the two-backend connection.
+    for row in rows {
+        diesel::insert_into(resource_hours::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    hours(conn, business, resource_id)
 }
 
 pub fn insert_time_off(conn: &mut DbConnection, time_off: &TimeOff) -> Result<(), AppError> {

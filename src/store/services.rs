@@ -134,18 +134,22 @@ fn load_requirements(
         .load(conn)?)
 }
 
+/// Creates a service with its requirement groups, in one transaction.
 pub fn insert(conn: &mut DbConnection, service: &Service) -> Result<(), AppError> {
-    write_transaction(conn, |conn| {
-        diesel::insert_into(services::table)
-            .values(&service.row)
-            .execute(conn)?;
-        insert_requirements(
-            conn,
-            &service.row.id,
-            &service.row.business_id,
-            &service.requirements,
-        )
-    })
+    write_transaction(conn, |conn| insert_within(conn, service))
+}
+
+/// As [`insert`], inside a transaction the caller holds (the demo loader).
+pub fn insert_within(conn: &mut DbConnection, service: &Service) -> Result<(), AppError> {
+    diesel::insert_into(services::table)
+        .values(&service.row)
+        .execute(conn)?;
+    insert_requirements(
+        conn,
+        &service.row.id,
+        &service.row.business_id,
+        &service.requirements,
+    )
 }
 
 pub fn find(conn: &mut DbConnection, business: &str, id: &str) -> Result<Service, AppError> {

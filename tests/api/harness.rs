@@ -77,12 +77,20 @@ pub struct TestApp {
     cleanup: Cleanup,
 }
 
-enum Cleanup {
+pub enum Cleanup {
     SqliteDir(PathBuf),
     PostgresDatabase(String),
+    /// Whoever made the database removes it (a private cluster drops it whole).
+    Nothing,
 }
 
-const SECRET: &[u8] = b"test-secret-of-at-least-32-bytes-long!!";
+/// The signing secret of every test server (also what spawned binaries get).
+pub const SECRET: &[u8] = b"test-secret-of-at-least-32-bytes-long!!";
+
+/// Token keys that test servers accept.
+pub fn test_keys() -> TokenKeys {
+    TokenKeys::hs256(&Secret::new(SECRET.to_vec()), "slotwise", "slotwise-api")
+}
 
 impl TestApp {
     /// A running app on `backend`, or `None` when PostgreSQL is not available
@@ -105,10 +113,15 @@ impl TestApp {
                 (server.url(&name), Cleanup::PostgresDatabase(name))
             }
         };
+        Some(Self::on(backend, url, cleanup))
+    }
+
+    /// A running app over the database at `url` (migrated here), with a new business.
+    pub fn on(backend: Backend, url: String, cleanup: Cleanup) -> TestApp {
         let pool = db::connect(&DatabaseUrl::parse(&url), 20).expect("pool");
         db::migrate(&mut pool.get().unwrap()).expect("migrations");
         let business = create_business(&pool, "Test business", "Europe/London");
-        let keys = TokenKeys::hs256(&Secret::new(SECRET.to_vec()), "slotwise", "slotwise-api");
+        let keys = test_keys();
         let settings = test_settings(url.clone());
         let server = serve_with(settings, pool.clone(), keys.clone());
         let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -117,7 +130,7 @@ impl TestApp {
             .max_idle_connections_per_host(64)
             .build()
             .into();
-        Some(TestApp {
+        TestApp {
             backend,
             database_url: url,
             base: server.base.clone(),
@@ -127,7 +140,7 @@ impl TestApp {
             agent,
             server: Some(server),
             cleanup,
-        })
+        }
     }
 
     /// A token for `role` in the app's own business.
@@ -241,6 +254,7 @@ impl Drop for TestApp {
                     server.drop_database(name);
                 }
             }
+            Cleanup::Nothing => {}
         }
     }
 }
@@ -261,8 +275,7 @@ impl Drop for RunningServer {
 
 /// Serves the application over `pool` on a free port.
 pub fn serve(pool: DbPool) -> RunningServer {
-    let keys = TokenKeys::hs256(&Secret::new(SECRET.to_vec()), "slotwise", "slotwise-api");
-    serve_with(test_settings("unused".into()), pool, keys)
+    serve_with(test_settings("unused".into()), pool, test_keys())
 }
 
 fn test_settings(database_url: String) -> Settings {
@@ -408,7 +421,7 @@ impl DbConnectionFor {
     }
 }
 
-fn postgres_bindir() -> Option<PathBuf> {
+pub fn postgres_bindir() -> Option<PathBuf> {
     let from_pg_config = Command::new("pg_config")
         .arg("--bindir")
         .output()
@@ -543,4 +556,272 @@ macro_rules! on_both_databases {
             }
         )*
     };
+}
+
+/// A connection of its own, outside every pool: what a second process, or
+/// the same one after a restart, would read.
+pub fn fresh_connection(database_url: &str) -> db::DbConnection {
+    match DatabaseUrl::parse(database_url) {
+        DatabaseUrl::Postgres(url) => {
+            db::DbConnection::Postgresql(diesel::PgConnection::establish(&url).expect("connect"))
+        }
+        DatabaseUrl::Sqlite(path) => {
+            db::DbConnection::Sqlite(diesel::SqliteConnection::establish(&path).expect("open"))
+        }
+    }
+}
+
+/// Runs `n` calls at once (released together by a barrier) and returns their replies.
+pub fn race<T: Send>(n: usize, call: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let barrier = std::sync::Barrier::new(n);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                let (barrier, call) = (&barrier, &call);
+                scope.spawn(move || {
+                    barrier.wait();
+                    call(i)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+type Occupancy = (
+    String,
+    String,
+    chrono::NaiveDateTime,
+    chrono::NaiveDateTime,
+    bool,
+    chrono::NaiveDateTime,
+);
+
+/// No resource ever holds more than it can: on a capacity-1 resource, two
+/// active occupancies overlap only when both are seats of the same session.
+pub fn assert_no_overlap(conn: &mut db::DbConnection) {
+    use diesel::prelude::*;
+    use slotwise::schema::allocations;
+    let mut rows: Vec<Occupancy> = allocations::table
+        .filter(allocations::active.eq(true))
+        .select((
+            allocations::resource_id,
+            allocations::service_id,
+            allocations::starts_at,
+            allocations::ends_at,
+            allocations::seat,
+            allocations::session_start,
+        ))
+        .load(conn)
+        .unwrap();
+    // Sorted by resource and start, an overlap shows between neighbours
+    // (or with a longer earlier occupancy, which `reach` remembers).
+    rows.sort_by(|a, b| (&a.0, a.2).cmp(&(&b.0, b.2)));
+    for (i, a) in rows.iter().enumerate() {
+        for b in rows[i + 1..].iter().take_while(|b| b.0 == a.0 && b.2 < a.3) {
+            let same_session = a.4 && b.4 && a.1 == b.1 && a.5 == b.5;
+            assert!(same_session, "double booked: {a:?} and {b:?}");
+        }
+    }
+}
+
+/// A PostgreSQL cluster of one test's own, which the test may kill with
+/// SIGKILL and start again (crash recovery), unlike the shared one.
+pub struct PrivateCluster {
+    bindir: PathBuf,
+    dir: PathBuf,
+    port: u16,
+    as_root: bool,
+    child: Mutex<Option<std::process::Child>>,
+}
+
+impl PrivateCluster {
+    /// `None` where PostgreSQL's binaries are not installed (and not required).
+    pub fn start() -> Option<PrivateCluster> {
+        let required =
+            std::env::var("SLOTWISE_TEST_REQUIRE_PG").is_ok_and(|v| v == "1" || v == "true");
+        let Some(bindir) = postgres_bindir() else {
+            assert!(
+                !required,
+                "SLOTWISE_TEST_REQUIRE_PG is set but initdb is missing"
+            );
+            eprintln!("PostgreSQL server binaries not found: test skipped");
+            return None;
+        };
+        let as_root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        let dir = std::env::temp_dir().join(format!(
+            "slotwise-pg-private-{}",
+            slotwise::ids::new_id("pg").to_lowercase()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cluster = PrivateCluster {
+            bindir,
+            dir,
+            port,
+            as_root,
+            child: Mutex::new(None),
+        };
+        if as_root {
+            let chown = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&cluster.dir)
+                .status()
+                .unwrap();
+            assert!(chown.success());
+        }
+        let initdb = cluster
+            .as_postgres(&cluster.bindir.join("initdb"))
+            .arg("-D")
+            .arg(cluster.dir.join("data"))
+            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(
+            initdb.success(),
+            "initdb failed in {}",
+            cluster.dir.display()
+        );
+        cluster.launch();
+        Some(cluster)
+    }
+
+    fn as_postgres(&self, program: &std::path::Path) -> Command {
+        if self.as_root {
+            // PostgreSQL refuses to run as root.
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(program);
+            c
+        } else {
+            Command::new(program)
+        }
+    }
+
+    /// Starts the postmaster and waits until it accepts connections. Commits
+    /// are synchronous here, so a killed server keeps every acknowledged one
+    /// (fsync stays off: the machine itself does not crash in these tests).
+    fn launch(&self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("log"))
+            .unwrap();
+        let child = self
+            .as_postgres(&self.bindir.join("postgres"))
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-p", &self.port.to_string(), "-k"])
+            .arg(&self.dir)
+            .args([
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=on",
+            ])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        *self.child.lock().unwrap() = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if diesel::PgConnection::establish(&self.url("postgres")).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let log = std::fs::read_to_string(self.dir.join("log")).unwrap_or_default();
+        panic!("PostgreSQL did not start; its log:\n{log}");
+    }
+
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    pub fn create_database(&self, name: &str) {
+        diesel::PgConnection::establish(&self.url("postgres"))
+            .unwrap()
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+    }
+
+    /// SIGKILL to the postmaster and every backend, as a crash would: nothing
+    /// is flushed or shut down cleanly.
+    pub fn kill(&self) {
+        let pid_file = self.dir.join("data").join("postmaster.pid");
+        let postmaster = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|text| text.lines().next().map(|l| l.trim().to_owned()));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        if let Some(postmaster) = postmaster {
+            // The postmaster first, so it cannot start replacements; then
+            // every backend, until none is left.
+            loop {
+                let mut victims = vec![postmaster.clone()];
+                victims.extend(children_of(&postmaster));
+                victims.retain(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
+                if victims.is_empty() || Instant::now() > deadline {
+                    break;
+                }
+                for pid in &victims {
+                    let _ = Command::new("kill")
+                        .args(["-9", pid])
+                        .stderr(Stdio::null())
+                        .status();
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        if let Some(mut child) = self.child.lock().unwrap().take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        while Instant::now() < deadline
+            && std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Starts the killed cluster again; PostgreSQL replays its WAL first.
+    pub fn restart(&self) {
+        self.launch();
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Process ids whose parent is `parent` (from /proc).
+fn children_of(parent: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_string_lossy().into_owned();
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // The command name may hold spaces; the parent id follows its ')'.
+            let after_name = stat.rsplit_once(')')?.1;
+            let ppid = after_name.split_whitespace().nth(1)?;
+            (ppid == parent).then_some(pid)
+        })
+        .collect()
 }

@@ -7,6 +7,7 @@ mod catalog;
 mod cli;
 mod contacts;
 mod customers;
+mod durability;
 mod feedback;
 mod foundation;
 mod idempotency;

@@ -1,35 +1,16 @@
 //! Keep promises: real concurrent HTTP requests against a real database never
 //! double-book, on SQLite and on PostgreSQL, with one API process or two.
 
-use std::sync::Barrier;
-
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde_json::json;
 use slotwise::api::auth::Role;
 use slotwise::db::{self, DatabaseUrl};
 use slotwise::schema::{allocations, bookings};
 
-use crate::harness::{serve, Reply, TestApp};
+use crate::harness::{race, serve, Reply, TestApp};
 use crate::on_both_databases;
 use crate::shop::{booking, london, open};
-
-/// Runs `n` calls at once (released together by a barrier) and returns their replies.
-fn race(n: usize, call: impl Fn(usize) -> Reply + Sync) -> Vec<Reply> {
-    let barrier = Barrier::new(n);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..n)
-            .map(|i| {
-                let (barrier, call) = (&barrier, &call);
-                scope.spawn(move || {
-                    barrier.wait();
-                    call(i)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    })
-}
 
 fn tally(replies: &[Reply]) -> (usize, usize, Vec<String>) {
     let created = replies.iter().filter(|r| r.status == 201).count();
@@ -53,37 +34,8 @@ fn active_bookings(app: &TestApp) -> i64 {
         .unwrap()
 }
 
-type Occupancy = (
-    String,
-    String,
-    NaiveDateTime,
-    NaiveDateTime,
-    bool,
-    NaiveDateTime,
-);
-
-/// No resource ever holds more than it can: on a capacity-1 resource, two
-/// active occupancies overlap only when both are seats of the same session.
 fn assert_no_overlap(app: &TestApp) {
-    let rows: Vec<Occupancy> = allocations::table
-        .filter(allocations::active.eq(true))
-        .select((
-            allocations::resource_id,
-            allocations::service_id,
-            allocations::starts_at,
-            allocations::ends_at,
-            allocations::seat,
-            allocations::session_start,
-        ))
-        .load(&mut app.pool.get().unwrap())
-        .unwrap();
-    for (i, a) in rows.iter().enumerate() {
-        for b in &rows[i + 1..] {
-            let overlap = a.0 == b.0 && a.2 < b.3 && b.2 < a.3;
-            let same_session = a.4 && b.4 && a.1 == b.1 && a.5 == b.5;
-            assert!(!overlap || same_session, "double booked: {a:?} and {b:?}");
-        }
-    }
+    crate::harness::assert_no_overlap(&mut app.pool.get().unwrap());
 }
 
 fn consult_start() -> DateTime<Utc> {
