@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod audit;
 mod bookings;
 mod catalog;
 mod cli;
