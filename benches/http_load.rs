@@ -76,6 +76,12 @@ fn start_server(database_url: &str, pool: DbPool, keys: TokenKeys) -> String {
         log_format_json: false,
         hold_minutes: 10,
         fcr_window_days: 7,
+        // The load comes from one address; strangers' limits would measure themselves.
+        online: slotwise::config::OnlineSettings {
+            anonymous_per_minute: 0,
+            holds_per_address: 0,
+            ..Default::default()
+        },
     };
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -313,6 +319,7 @@ fn main() {
         name: "Bench".into(),
         timezone: "Europe/London".into(),
         created_at: slotwise::store::now(),
+        slug: Some("bench".into()),
     };
     slotwise::store::businesses::insert(&mut pool.get().unwrap(), &business).unwrap();
     let keys = TokenKeys::hs256(&Secret::new(SECRET.to_vec()), "slotwise", "slotwise-api");

@@ -22,6 +22,33 @@ pub fn open_database(settings: &Settings) -> Result<DbPool, String> {
     Ok(pool)
 }
 
+/// CORS for browsers on other origins (the widget on the business's own
+/// site): bearer tokens only, so never credentials; the headers a client
+/// follows up with are exposed.
+fn cors(origins: Option<&[String]>) -> actix_cors::Cors {
+    use actix_web::http::header;
+    let mut cors = actix_cors::Cors::default()
+        .allow_any_method()
+        .allow_any_header()
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::LINK,
+            header::RETRY_AFTER,
+            header::HeaderName::from_static("idempotent-replayed"),
+        ])
+        .max_age(600);
+    match origins {
+        None => cors = cors.allow_any_origin().send_wildcard(),
+        Some(list) => {
+            for origin in list {
+                cors = cors.allowed_origin(origin);
+            }
+        }
+    }
+    cors
+}
+
 /// A bound, not yet running, HTTP server.
 pub struct Application {
     port: u16,
@@ -45,9 +72,13 @@ impl Application {
             fcr_window: chrono::Duration::days(settings.fcr_window_days.clamp(1, 366)),
         });
         let sweep_pool = pool.clone();
+        let strangers =
+            web::Data::new(api::strangers::StrangerLimits::new(settings.online.clone()));
+        let cors_origins = settings.online.cors_origins.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(pool.clone())
+                .app_data(strangers.clone())
                 .app_data(keys.clone())
                 .app_data(metrics.clone())
                 .app_data(booking_settings.clone())
@@ -55,7 +86,10 @@ impl Application {
                 .wrap(middleware::from_fn(
                     api::idempotency::honour_idempotency_keys,
                 ))
+                .wrap(middleware::from_fn(api::strangers::limit_strangers))
                 .wrap(middleware::from_fn(telemetry::observe_requests))
+                // Outermost, so every answer (a 429 too) is readable by the widget.
+                .wrap(cors(cors_origins.as_deref()))
                 .configure(api::routes)
         })
         .workers(settings.workers.max(1))

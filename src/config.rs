@@ -41,6 +41,78 @@ pub struct Settings {
     pub hold_minutes: i64,
     /// First-contact resolution looks this many days back for a repeat contact.
     pub fcr_window_days: i64,
+    /// CORS and the limits put on strangers (anonymous callers).
+    pub online: OnlineSettings,
+}
+
+/// The online door's settings: who may call from a browser, and how much a
+/// stranger (a caller without a valid token) may ask for.
+#[derive(Debug, Clone)]
+pub struct OnlineSettings {
+    /// `SLOTWISE_CORS_ORIGINS`: `None` allows any origin (the default, `*`).
+    pub cors_origins: Option<Vec<String>>,
+    /// `SLOTWISE_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `SLOTWISE_ANON_REQUESTS_PER_MINUTE`: sustained rate per client address; 0 turns it off.
+    pub anonymous_per_minute: u32,
+    /// `SLOTWISE_ANON_BURST`: requests a quiet address may send at once.
+    pub anonymous_burst: u32,
+    /// `SLOTWISE_HOLDS_PER_ADDRESS`: live holds one address may keep per business; 0 turns it off.
+    pub holds_per_address: u32,
+}
+
+impl Default for OnlineSettings {
+    fn default() -> Self {
+        Self {
+            cors_origins: None,
+            trusted_proxies: Vec::new(),
+            anonymous_per_minute: 120,
+            anonymous_burst: 40,
+            holds_per_address: 3,
+        }
+    }
+}
+
+impl OnlineSettings {
+    fn from_env() -> Result<Self, String> {
+        let defaults = Self::default();
+        let cors_origins = match env("SLOTWISE_CORS_ORIGINS") {
+            None => None,
+            Some(v) if v.trim() == "*" => None,
+            Some(v) => Some(
+                v.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect(),
+            ),
+        };
+        let trusted_proxies = match env("SLOTWISE_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(v) => v
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    p.parse().map_err(|_| {
+                        format!("SLOTWISE_TRUSTED_PROXIES: {p:?} is not an IP address")
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(Self {
+            cors_origins,
+            trusted_proxies,
+            anonymous_per_minute: env_number(
+                "SLOTWISE_ANON_REQUESTS_PER_MINUTE",
+                defaults.anonymous_per_minute,
+            )?,
+            anonymous_burst: env_number("SLOTWISE_ANON_BURST", defaults.anonymous_burst)?,
+            holds_per_address: env_number(
+                "SLOTWISE_HOLDS_PER_ADDRESS",
+                defaults.holds_per_address,
+            )?,
+        })
+    }
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/slotwise.db";
@@ -89,6 +161,7 @@ impl Settings {
                 "SLOTWISE_FCR_WINDOW_DAYS",
                 crate::domain::interactions::DEFAULT_FCR_WINDOW_DAYS,
             )?,
+            online: OnlineSettings::from_env()?,
         })
     }
 

@@ -8,6 +8,8 @@ use crate::store::{
 };
 
 pub const DEMO_BUSINESS_ID: &str = "biz_demo";
+/// The demo's public slug: its booking page is `/book/northside`.
+pub const DEMO_SLUG: &str = "northside";
 const LOCATION_ID: &str = "loc_demo_london";
 
 /// Loads the demo business unless it is there already; returns its id.
@@ -24,6 +26,7 @@ pub fn load(conn: &mut DbConnection) -> Result<String, AppError> {
                 name: "Northside Clinic & Salon (demo)".into(),
                 timezone: "Europe/London".into(),
                 created_at: now,
+                slug: Some(DEMO_SLUG.into()),
             },
         )?;
         store::locations::insert(

@@ -94,6 +94,13 @@ pub struct Conflict(#[allow(dead_code)] Problem);
 #[response(description = "Gone", content_type = "application/problem+json")]
 pub struct Gone(#[allow(dead_code)] Problem);
 
+#[derive(ToResponse)]
+#[response(
+    description = "Too many requests (`rate_limited`, with `Retry-After`)",
+    content_type = "application/problem+json"
+)]
+pub struct TooManyRequests(#[allow(dead_code)] Problem);
+
 #[derive(Debug)]
 pub struct AppError {
     status: StatusCode,
@@ -312,6 +319,18 @@ impl AppError {
     }
 
     /// 503: the database cannot be reached or the pool is exhausted.
+    /// 429: a stranger asked for more than the limits allow; `retry_after`
+    /// seconds is sent as `Retry-After` and in the body.
+    pub fn rate_limited(retry_after: u64, detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many requests",
+            detail,
+        )
+        .with("retry_after", retry_after.max(1))
+    }
+
     pub fn unavailable(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -382,6 +401,9 @@ impl ResponseError for AppError {
         response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if let Some(seconds) = self.extensions.get("retry_after").and_then(Value::as_u64) {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
         response.body(serde_json::to_string(&self.to_problem()).unwrap_or_default())
     }

@@ -75,6 +75,9 @@ enum BusinessCommand {
         /// (default: the time zone's country).
         #[arg(long)]
         country: Option<String>,
+        /// Public URL name (`/book/SLUG`); default: made from the name.
+        #[arg(long)]
+        slug: Option<String>,
     },
 }
 
@@ -109,6 +112,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     name,
                     timezone,
                     country,
+                    slug,
                 },
         } => {
             domain::catalog::parse_time_zone(&timezone)?;
@@ -120,11 +124,21 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             let pool = open_database(&settings)?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let slug = slug
+                .map(|s| domain::catalog::parse_slug(&s).map_err(|e| format!("--slug: {e}")))
+                .transpose()?;
+            let slug = match slug {
+                Some(slug) => slug,
+                None => {
+                    store::businesses::free_slug_for(&mut conn, &name).map_err(|e| e.to_string())?
+                }
+            };
             let business = Business {
                 id: ids::new_id("biz"),
                 name: name.trim().to_owned(),
                 timezone,
                 created_at: store::now(),
+                slug: Some(slug),
             };
             store::businesses::create(&mut conn, &business, country).map_err(|e| e.to_string())?;
             println!("{}", business.id);

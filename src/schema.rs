@@ -7,6 +7,7 @@ diesel::table! {
         timezone -> Text,
         created_at -> Timestamp,
         country -> Nullable<Text>,
+        slug -> Nullable<Text>,
     }
 }
 
@@ -149,6 +150,7 @@ diesel::table! {
         channel -> Text,
         created_by -> Text,
         created_at -> Timestamp,
+        client_address -> Nullable<Text>,
     }
 }
 

@@ -17,7 +17,11 @@ use crate::error::AppError;
 use crate::store::calendar::{self, Except};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/availability", web::get().to(get_availability));
+    cfg.route("/v1/availability", web::get().to(get_availability))
+        .route(
+            "/v1/availability/days",
+            web::get().to(get_availability_days),
+        );
 }
 
 /// The longest range one request may ask for.
@@ -167,87 +171,188 @@ pub async fn get_availability(
         Some(name) => Some(parse_time_zone(name).map_err(|m| AppError::bad_parameter("tz", m))?),
         None => None,
     };
-    let view = blocking(&pool, move |conn| {
-        let now = Utc::now();
-        let ctx = calendar::service_context(conn, caller.business(), &query.service_id)?;
-        let policy = ctx.policy();
-        if caller.is_anonymous() && !policy.channels.contains(&Channel::Online) {
-            return Err(AppError::not_found("service"));
-        }
-        if let Some(location_id) = &query.location_id {
-            if location_id != &ctx.location.id {
-                return Err(AppError::bad_parameter(
-                    "location_id",
-                    "the service is not offered at this location",
-                ));
-            }
-        }
-        let channel = caller.channel();
-        if !caller.is_staff() && !policy.channels.contains(&channel) {
-            return Err(AppError::policy_violation(
-                "channels",
-                format!(
-                    "This service cannot be booked through the {} channel.",
-                    channel.as_str()
-                ),
-            ));
-        }
-        ctx.ensure_not_paused(&[])?;
-        let from = match &query.from {
-            Some(text) => parse_bound("from", text, ctx.tz, false)?,
-            None => now,
-        };
-        let to = match &query.to {
-            Some(text) => parse_bound("to", text, ctx.tz, true)?,
-            None => from + Duration::days(7),
-        };
-        if to <= from {
-            return Err(AppError::bad_parameter("to", "must be after `from`"));
-        }
-        if to - from > Duration::days(MAX_RANGE_DAYS) {
-            return Err(AppError::bad_parameter(
-                "to",
-                format!("the range may span at most {MAX_RANGE_DAYS} days"),
-            ));
-        }
-        let mut spec = ctx.spec();
-        if let Some(resource_id) = &query.resource_id {
-            let mut found = false;
-            for group in spec.groups.iter_mut() {
-                if group.contains(resource_id) {
-                    *group = vec![resource_id.clone()];
-                    found = true;
-                }
-            }
-            if !found {
-                return Err(AppError::bad_parameter(
-                    "resource_id",
-                    "this resource does not deliver the service",
-                ));
-            }
-        }
-        let window = calendar::window(
-            conn,
-            &ctx,
-            from,
-            to,
-            Some(now + policy.min_notice),
-            Some(now + policy.max_advance),
-        )?;
-        let calendars = calendar::calendars(conn, &ctx, from, to, now, Except::default())?;
-        let slots = availability::slots(&spec, &calendars, &window);
-        let tz = render_tz.unwrap_or(ctx.tz);
-        Ok(AvailabilityView {
-            service_id: ctx.service.row.id.clone(),
-            location_id: ctx.location.id.clone(),
-            timezone: tz.name().to_owned(),
-            from: utc_text(from),
-            to: utc_text(to),
-            days: group_by_day(&slots, from, to, tz),
-        })
+    let found = blocking(&pool, move |conn| {
+        find_slots(conn, &caller, &query, Utc::now())
     })
     .await?;
-    Ok(HttpResponse::Ok().json(view))
+    let tz = render_tz.unwrap_or(found.location_tz);
+    Ok(HttpResponse::Ok().json(AvailabilityView {
+        days: group_by_day(&found.slots, found.from, found.to, tz),
+        service_id: found.service_id,
+        location_id: found.location_id,
+        timezone: tz.name().to_owned(),
+        from: utc_text(found.from),
+        to: utc_text(found.to),
+    }))
+}
+
+/// What [`find_slots`] found, before it is rendered.
+struct FoundSlots {
+    service_id: String,
+    location_id: String,
+    location_tz: Tz,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    slots: Vec<Slot>,
+}
+
+/// The slots of the query's service and range for this caller, with the
+/// same channel, pause and range rules for every rendering.
+fn find_slots(
+    conn: &mut crate::db::DbConnection,
+    caller: &Caller,
+    query: &AvailabilityQuery,
+    now: DateTime<Utc>,
+) -> Result<FoundSlots, AppError> {
+    let ctx = calendar::service_context(conn, caller.business(), &query.service_id)?;
+    let policy = ctx.policy();
+    if caller.is_anonymous() && !policy.channels.contains(&Channel::Online) {
+        return Err(AppError::not_found("service"));
+    }
+    if let Some(location_id) = &query.location_id {
+        if location_id != &ctx.location.id {
+            return Err(AppError::bad_parameter(
+                "location_id",
+                "the service is not offered at this location",
+            ));
+        }
+    }
+    let channel = caller.channel();
+    if !caller.is_staff() && !policy.channels.contains(&channel) {
+        return Err(AppError::policy_violation(
+            "channels",
+            format!(
+                "This service cannot be booked through the {} channel.",
+                channel.as_str()
+            ),
+        ));
+    }
+    ctx.ensure_not_paused(&[])?;
+    let from = match &query.from {
+        Some(text) => parse_bound("from", text, ctx.tz, false)?,
+        None => now,
+    };
+    let to = match &query.to {
+        Some(text) => parse_bound("to", text, ctx.tz, true)?,
+        None => from + Duration::days(7),
+    };
+    if to <= from {
+        return Err(AppError::bad_parameter("to", "must be after `from`"));
+    }
+    if to - from > Duration::days(MAX_RANGE_DAYS) {
+        return Err(AppError::bad_parameter(
+            "to",
+            format!("the range may span at most {MAX_RANGE_DAYS} days"),
+        ));
+    }
+    let mut spec = ctx.spec();
+    if let Some(resource_id) = &query.resource_id {
+        let mut found = false;
+        for group in spec.groups.iter_mut() {
+            if group.contains(resource_id) {
+                *group = vec![resource_id.clone()];
+                found = true;
+            }
+        }
+        if !found {
+            return Err(AppError::bad_parameter(
+                "resource_id",
+                "this resource does not deliver the service",
+            ));
+        }
+    }
+    let window = calendar::window(
+        conn,
+        &ctx,
+        from,
+        to,
+        Some(now + policy.min_notice),
+        Some(now + policy.max_advance),
+    )?;
+    let calendars = calendar::calendars(conn, &ctx, from, to, now, Except::default())?;
+    let slots = availability::slots(&spec, &calendars, &window);
+    Ok(FoundSlots {
+        service_id: ctx.service.row.id.clone(),
+        location_id: ctx.location.id.clone(),
+        location_tz: ctx.tz,
+        from,
+        to,
+        slots,
+    })
+}
+
+/// How many slots each day has: the month view a booking page paints first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DayCount {
+    #[schema(example = "2026-03-08")]
+    pub date: String,
+    /// Bookable starts that day (0: nothing free, or closed).
+    pub free_slots: usize,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AvailabilityDaysView {
+    pub service_id: String,
+    pub location_id: String,
+    /// The zone the days are counted in.
+    pub timezone: String,
+    #[schema(format = DateTime)]
+    pub from: String,
+    #[schema(format = DateTime)]
+    pub to: String,
+    pub days: Vec<DayCount>,
+}
+
+/// How many bookable slots each day of a range has (≤ 31 days).
+///
+/// The same rules and parameters as `GET /v1/availability`, answered as one
+/// count per local day, so a booking page can paint a month in one small
+/// request and ask for one day's slots when a day is chosen.
+#[utoipa::path(
+    get, path = "/v1/availability/days", tag = "bookings",
+    params(AvailabilityQuery),
+    responses(
+        (status = 200, body = AvailabilityDaysView),
+        (status = 400, response = crate::error::BadRequest),
+        (status = 401, response = crate::error::Unauthenticated),
+        (status = 404, response = crate::error::NotFound),
+        (status = 409, response = crate::error::Conflict),
+        (status = 422, response = crate::error::ValidationFailed),
+        (status = 429, response = crate::error::TooManyRequests),
+    ),
+    security((), ("bearer" = []))
+)]
+pub async fn get_availability_days(
+    maybe: MaybePrincipal,
+    pool: web::Data<DbPool>,
+    query: web::Query<AvailabilityQuery>,
+) -> Result<HttpResponse, AppError> {
+    let caller: Caller = caller(maybe);
+    let query = query.into_inner();
+    let render_tz = match &query.tz {
+        Some(name) => Some(parse_time_zone(name).map_err(|m| AppError::bad_parameter("tz", m))?),
+        None => None,
+    };
+    let found = blocking(&pool, move |conn| {
+        find_slots(conn, &caller, &query, Utc::now())
+    })
+    .await?;
+    let tz = render_tz.unwrap_or(found.location_tz);
+    let days = group_by_day(&found.slots, found.from, found.to, tz)
+        .into_iter()
+        .map(|day| DayCount {
+            date: day.date,
+            free_slots: day.slots.len(),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(AvailabilityDaysView {
+        service_id: found.service_id,
+        location_id: found.location_id,
+        timezone: tz.name().to_owned(),
+        from: utc_text(found.from),
+        to: utc_text(found.to),
+        days,
+    }))
 }
 
 /// Every local day touching `[from, to)` with its slots, in order.

@@ -8,9 +8,10 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::Principal;
+use super::auth::{Principal, Role};
 use super::{blocking, patch_field};
 use crate::db::DbPool;
+use crate::domain::catalog::parse_slug;
 use crate::domain::contact::parse_country;
 use crate::domain::interactions::ContactChannel;
 use crate::error::{AppError, FieldErrors};
@@ -28,6 +29,10 @@ pub const MAX_CENTS_PER_MINUTE: i64 = 100_000;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BusinessView {
     pub id: String,
+    /// The public name of the business in URLs (`/book/{slug}`,
+    /// `GET /v1/public/businesses/{slug}`).
+    #[schema(example = "northside")]
+    pub slug: Option<String>,
     pub timezone: String,
     /// As set (ISO 3166-1 alpha-2); `null` when taken from the time zone.
     pub country: Option<String>,
@@ -44,6 +49,7 @@ pub struct BusinessView {
 fn business_view(id: String, settings: ContactSettings) -> BusinessView {
     BusinessView {
         id,
+        slug: settings.slug.clone(),
         phone_country: settings.phone_country(),
         timezone: settings.timezone,
         country: settings.country,
@@ -79,6 +85,16 @@ pub async fn get_business(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBusiness {
+    /// New public slug (admin only): 3–63 lower-case letters, digits and
+    /// inner hyphens; a slug another business has is 409 `slug_taken`. The
+    /// old booking page URL stops working at once.
+    #[schema(
+        example = "northside",
+        pattern = "^[a-z0-9]+(-[a-z0-9]+)*$",
+        min_length = 3,
+        max_length = 63
+    )]
+    pub slug: Option<String>,
     /// ISO 3166-1 alpha-2; `null` goes back to the time zone's country.
     /// Numbers already stored stay as they are (E.164 is absolute).
     #[serde(default, deserialize_with = "patch_field")]
@@ -90,7 +106,7 @@ pub struct UpdateBusiness {
     pub contact_costs: Option<BTreeMap<ContactChannel, i64>>,
 }
 
-/// Set the business's country and contact costs (manager, admin).
+/// Set the business's country and contact costs (manager, admin) and its slug (admin).
 #[utoipa::path(
     patch, path = "/v1/business", tag = "contacts",
     request_body = UpdateBusiness,
@@ -100,6 +116,7 @@ pub struct UpdateBusiness {
         (status = 401, response = crate::error::Unauthenticated),
         (status = 403, response = crate::error::Forbidden),
         (status = 404, response = crate::error::NotFound),
+        (status = 409, response = crate::error::Conflict),
         (status = 422, response = crate::error::ValidationFailed),
     ),
     security(("bearer" = []))
@@ -111,7 +128,19 @@ pub async fn update_business(
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::MANAGERS)?;
     let body = body.into_inner();
+    if body.slug.is_some() && principal.role != Role::Admin {
+        return Err(AppError::forbidden(
+            "Only an admin may change the business's slug.",
+        ));
+    }
     let mut errors = FieldErrors::default();
+    let slug = body.slug.and_then(|slug| match parse_slug(&slug) {
+        Ok(slug) => Some(slug),
+        Err(message) => {
+            errors.add("slug", message);
+            None
+        }
+    });
     let country = body.country.map(|c| {
         c.and_then(|code| match parse_country(&code) {
             Ok(code) => Some(code),
@@ -140,7 +169,13 @@ pub async fn update_business(
     errors.finish()?;
     let id = principal.business_id.clone();
     let settings = blocking(&pool, move |conn| {
-        store::businesses::update_contact_settings(conn, &principal.business_id, country, costs)
+        store::businesses::update_contact_settings(
+            conn,
+            &principal.business_id,
+            slug,
+            country,
+            costs,
+        )
     })
     .await?;
     Ok(HttpResponse::Ok().json(business_view(id, settings)))

@@ -14,7 +14,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics))
         .route("/openapi.json", web::get().to(openapi_json))
-        .route("/docs", web::get().to(docs));
+        .route("/docs", web::get().to(docs))
+        .service(swagger_ui());
 }
 
 #[derive(Serialize, ToSchema)]
@@ -74,25 +75,16 @@ pub async fn openapi_json() -> HttpResponse {
         .body(ApiDoc::json())
 }
 
-/// Interactive API reference; the page loads its renderer in the browser, so
-/// nothing is downloaded at build time.
+/// `/docs` → `/docs/`, where Swagger UI (served from the binary) reads `/openapi.json`.
 pub async fn docs() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(DOCS_PAGE)
+    HttpResponse::PermanentRedirect()
+        .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+        .finish()
 }
 
-const DOCS_PAGE: &str = r#"<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <title>slotwise API</title>
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-</head>
-<body>
-  <noscript>The interactive reference needs JavaScript; the raw document is at <a href="/openapi.json">/openapi.json</a>.</noscript>
-  <script id="api-reference" data-url="/openapi.json"></script>
-  <script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
-</body>
-</html>
-"#;
+/// The interactive reference: Swagger UI's files come from the vendored crate,
+/// so the page works with no internet and loads no script from elsewhere.
+pub fn swagger_ui() -> utoipa_swagger_ui::SwaggerUi {
+    utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+        .config(utoipa_swagger_ui::Config::from("/openapi.json").try_it_out_enabled(true))
+}

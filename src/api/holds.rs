@@ -2,7 +2,7 @@
 //! the form; it blocks the slot for every channel until booked, released or
 //! expired.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -11,11 +11,13 @@ use super::auth::MaybePrincipal;
 use super::availability::{local_text, utc_text};
 use super::blocking;
 use super::caller::{caller, BookingSettings};
+use super::strangers::StrangerLimits;
 use crate::db::DbPool;
 use crate::domain::catalog::Channel;
 use crate::domain::policy::Override;
 use crate::error::AppError;
-use crate::store::{self, calendar, holds::Hold, holds::HoldRequest};
+use crate::store::holds::{Hold, HoldRequest, StrangerCap};
+use crate::store::{self, calendar};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/holds", web::post().to(create_hold))
@@ -83,19 +85,30 @@ fn hold_view(hold: &Hold, tz: chrono_tz::Tz) -> HoldView {
         (status = 404, response = crate::error::NotFound),
         (status = 409, response = crate::error::Conflict),
         (status = 422, response = crate::error::ValidationFailed),
+        (status = 429, response = crate::error::TooManyRequests),
     ),
     security((), ("bearer" = []))
 )]
 pub async fn create_hold(
+    req: HttpRequest,
     maybe: MaybePrincipal,
     pool: web::Data<DbPool>,
     settings: web::Data<BookingSettings>,
+    limits: web::Data<StrangerLimits>,
     body: web::Json<CreateHold>,
 ) -> Result<HttpResponse, AppError> {
     let caller = caller(maybe);
     caller.require_may_book()?;
     let body = body.into_inner();
     let ttl = settings.hold_ttl;
+    let cap = limits.settings.holds_per_address;
+    let stranger = match limits.client_address(&req) {
+        Some(address) if caller.is_anonymous() && cap > 0 => Some(StrangerCap {
+            address: address.to_string(),
+            live_holds: cap,
+        }),
+        _ => None,
+    };
     let (hold, tz) = blocking(&pool, move |conn| {
         let now = Utc::now();
         let ctx = calendar::service_context(conn, caller.business(), &body.service_id)?;
@@ -118,6 +131,7 @@ pub async fn create_hold(
                 ttl,
                 channel: actor.channel,
                 created_by: actor.subject,
+                stranger,
             },
             now,
         )?;

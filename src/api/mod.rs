@@ -18,9 +18,11 @@ pub mod intents;
 pub mod interactions;
 pub mod locations;
 pub mod openapi;
+pub mod public;
 pub mod reports;
 pub mod resources;
 pub mod services;
+pub mod strangers;
 
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -53,6 +55,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(feedback::routes)
         .configure(reports::routes)
         .configure(business::routes)
+        .configure(public::routes)
         .default_service(web::to(|| async {
             AppError::route_not_found().into_response()
         }));

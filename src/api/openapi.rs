@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 use super::idempotency::IdempotencyDocs;
 use super::{
     availability, bookings, business, customers, events, feedback, health, holds, intents,
-    interactions, locations, reports, resources, services,
+    interactions, locations, public, reports, resources, services,
 };
 use crate::error;
 
@@ -46,6 +46,8 @@ use crate::error;
         services::update_service,
         services::delete_service,
         availability::get_availability,
+        availability::get_availability_days,
+        public::get_profile,
         holds::create_hold,
         holds::release_hold,
         bookings::create_booking,
@@ -99,10 +101,12 @@ use crate::error;
             error::VersionMismatch,
             error::Conflict,
             error::Gone,
+            error::TooManyRequests,
         )
     ),
     modifiers(&BearerAuth, &IdempotencyDocs),
     tags(
+        (name = "online", description = "What strangers may see: a business's public profile by its slug"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
         (name = "catalog", description = "Locations, resources, services, hours, time off and closures"),
         (name = "bookings", description = "Availability, holds, bookings and their lifecycle, the same for every channel"),

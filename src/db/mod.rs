@@ -299,6 +299,18 @@ pub fn lock_resources(conn: &mut DbConnection, ids: &[String]) -> QueryResult<()
     Ok(())
 }
 
+/// Serialises transactions about one key (e.g. one address's holds in one
+/// business) until commit. PostgreSQL: a transaction-scoped advisory lock on
+/// the key's hash; SQLite: nothing to do, `BEGIN IMMEDIATE` serialises writers.
+pub fn lock_key(conn: &mut DbConnection, key: &str) -> QueryResult<()> {
+    if let DbConnection::Postgresql(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind::<diesel::sql_types::Text, _>(key)
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
 /// Takes row locks on customers (a merge's survivor and duplicate), in id
 /// order, so a booking that refers to one of them waits for the merge, or
 /// the merge waits for it. PostgreSQL only, as for [`lock_resources`].

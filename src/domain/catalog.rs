@@ -101,6 +101,46 @@ pub fn looks_like_email(text: &str) -> bool {
         && !domain.contains('@')
 }
 
+/// A business's public slug, as it appears in `/book/{slug}`: 3 to 63
+/// characters of lower-case letters, digits and inner hyphens.
+pub fn parse_slug(text: &str) -> Result<String, String> {
+    let ok_chars = text
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !(3..=63).contains(&text.len())
+        || !ok_chars
+        || text.starts_with('-')
+        || text.ends_with('-')
+        || text.contains("--")
+    {
+        return Err("must be 3 to 63 lower-case letters, digits and single inner hyphens".into());
+    }
+    Ok(text.to_owned())
+}
+
+/// A slug made from a business's name (`"Northside Clinic & Salon"` →
+/// `northside-clinic-salon`), for when none is given; `biz` pads a short one.
+pub fn slugify(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let mut slug: String = slug.trim_end_matches('-').chars().take(50).collect();
+    slug = slug.trim_end_matches('-').to_owned();
+    while slug.len() < 3 {
+        slug = if slug.is_empty() {
+            "biz".into()
+        } else {
+            format!("{slug}-biz")
+        };
+    }
+    slug
+}
+
 /// An ISO 4217-shaped currency code (three upper-case letters).
 pub fn is_currency_code(text: &str) -> bool {
     text.len() == 3 && text.bytes().all(|b| b.is_ascii_uppercase())
@@ -109,6 +149,41 @@ pub fn is_currency_code(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slugs_are_short_lower_case_and_hyphenated() {
+        for good in ["northside", "soho-2", "a1b"] {
+            assert_eq!(parse_slug(good).as_deref(), Ok(good));
+        }
+        for bad in [
+            "",
+            "ab",
+            "North",
+            "-a-b",
+            "a-b-",
+            "a--b",
+            "a b c",
+            "café",
+            &"x".repeat(64),
+        ] {
+            assert!(parse_slug(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            slugify("Northside Clinic & Salon (demo)"),
+            "northside-clinic-salon-demo"
+        );
+        assert_eq!(slugify("Ösel"), "sel");
+        assert_eq!(slugify("!!"), "biz");
+        assert_eq!(slugify("Al"), "al-biz");
+        for name in [
+            "Northside",
+            "  A  ",
+            "Übermäßig Gut GmbH",
+            &"long ".repeat(30),
+        ] {
+            assert!(parse_slug(&slugify(name)).is_ok(), "{name:?}");
+        }
+    }
 
     #[test]
     fn time_zones_are_checked_against_the_iana_database() {

@@ -74,6 +74,20 @@ pub fn format_clock(minute: i32) -> String {
 
 /// Indexes of intervals that overlap an earlier interval of the same day.
 /// Touching intervals (09:00–12:00 and 12:00–17:00) do not overlap.
+/// The union of minute intervals `[start, end)`: what a location is open
+/// when any of its resources works. Sorted; touching intervals join.
+pub fn union(mut intervals: Vec<(i32, i32)>) -> Vec<(i32, i32)> {
+    intervals.sort_unstable();
+    let mut joined: Vec<(i32, i32)> = Vec::new();
+    for (start, end) in intervals {
+        match joined.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => joined.push((start, end)),
+        }
+    }
+    joined
+}
+
 pub fn overlapping(intervals: &[WeeklyInterval]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..intervals.len()).collect();
     order.sort_by_key(|&i| (intervals[i].weekday, intervals[i].start_minute, i));
@@ -91,6 +105,21 @@ pub fn overlapping(intervals: &[WeeklyInterval]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_union_of_working_hours_joins_overlapping_and_touching_intervals() {
+        assert_eq!(
+            union(vec![
+                (780, 1050),
+                (540, 750),
+                (600, 700),
+                (1050, 1080),
+                (1200, 1260)
+            ]),
+            vec![(540, 750), (780, 1080), (1200, 1260)]
+        );
+        assert!(union(Vec::new()).is_empty());
+    }
 
     fn interval(weekday: Weekday, start: &str, end: &str) -> WeeklyInterval {
         WeeklyInterval {

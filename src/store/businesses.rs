@@ -14,6 +14,8 @@ pub struct Business {
     pub name: String,
     pub timezone: String,
     pub created_at: NaiveDateTime,
+    /// Public, URL-safe name (`/book/{slug}`); unique.
+    pub slug: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConnection, business: &Business) -> Result<(), AppError> {
@@ -24,13 +26,17 @@ pub fn insert(conn: &mut DbConnection, business: &Business) -> Result<(), AppErr
 }
 
 /// Creates a business with the country its national phone numbers are read
-/// in (`None`: the time zone's), in one transaction.
+/// in (`None`: the time zone's), in one transaction. A slug already taken is
+/// 409 `slug_taken`.
 pub fn create(
     conn: &mut DbConnection,
     business: &Business,
     country: Option<String>,
 ) -> Result<(), AppError> {
     super::with_retries(conn, |conn| {
+        if let Some(slug) = &business.slug {
+            ensure_slug_free(conn, slug, &business.id)?;
+        }
         insert(conn, business)?;
         if country.is_some() {
             diesel::update(businesses::table.find(&business.id))
@@ -39,6 +45,44 @@ pub fn create(
         }
         Ok(())
     })
+}
+
+/// The business a public slug names.
+pub fn find_by_slug(conn: &mut DbConnection, slug: &str) -> Result<Option<Business>, AppError> {
+    Ok(businesses::table
+        .filter(businesses::slug.eq(slug))
+        .select(Business::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// 409 `slug_taken` when another business has `slug`.
+pub fn ensure_slug_free(conn: &mut DbConnection, slug: &str, own_id: &str) -> Result<(), AppError> {
+    match find_by_slug(conn, slug)? {
+        Some(other) if other.id != own_id => Err(AppError::conflict(
+            "slug_taken",
+            "Slug taken",
+            format!("Another business already uses the slug {slug:?}."),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A slug free for a new business called `name`: its slugified name, with
+/// `-2`, `-3`, … appended while taken.
+pub fn free_slug_for(conn: &mut DbConnection, name: &str) -> Result<String, AppError> {
+    let base = crate::domain::catalog::slugify(name);
+    for n in 1..1000 {
+        let candidate = if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        };
+        if find_by_slug(conn, &candidate)?.is_none() {
+            return Ok(candidate);
+        }
+    }
+    Ok(format!("{base}-{}", crate::ids::new_id("x").to_lowercase()))
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Business>, AppError> {
@@ -52,6 +96,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Business>, AppEr
 /// The settings customer memory and contact reports read from a business.
 #[derive(Debug, Clone)]
 pub struct ContactSettings {
+    pub slug: Option<String>,
     pub timezone: String,
     /// As set; `None` means "the country of the time zone".
     pub country: Option<String>,
@@ -71,10 +116,10 @@ impl ContactSettings {
 
 pub fn contact_settings(conn: &mut DbConnection, id: &str) -> Result<ContactSettings, AppError> {
     use crate::schema::business_contact_costs as costs;
-    let (timezone, country) = businesses::table
+    let (slug, timezone, country) = businesses::table
         .find(id)
-        .select((businesses::timezone, businesses::country))
-        .first::<(String, Option<String>)>(conn)
+        .select((businesses::slug, businesses::timezone, businesses::country))
+        .first::<(Option<String>, String, Option<String>)>(conn)
         .optional()?
         .ok_or_else(|| AppError::not_found("business"))?;
     let contact_costs = costs::table
@@ -83,6 +128,7 @@ pub fn contact_settings(conn: &mut DbConnection, id: &str) -> Result<ContactSett
         .order(costs::channel.asc())
         .load(conn)?;
     Ok(ContactSettings {
+        slug,
         timezone,
         country,
         contact_costs,
@@ -94,17 +140,24 @@ pub fn phone_country(conn: &mut DbConnection, id: &str) -> Result<Option<String>
     Ok(contact_settings(conn, id)?.phone_country())
 }
 
-/// Sets the country (`Some(None)` clears it back to "from the time zone")
-/// and/or replaces the contact costs, in one transaction.
+/// Sets the slug, the country (`Some(None)` clears it back to "from the
+/// time zone") and/or replaces the contact costs, in one transaction.
 pub fn update_contact_settings(
     conn: &mut DbConnection,
     id: &str,
+    slug: Option<String>,
     country: Option<Option<String>>,
     contact_costs: Option<Vec<(String, i32)>>,
 ) -> Result<ContactSettings, AppError> {
     use crate::schema::business_contact_costs as costs;
     super::with_retries(conn, |conn| {
         contact_settings(conn, id)?;
+        if let Some(slug) = &slug {
+            ensure_slug_free(conn, slug, id)?;
+            diesel::update(businesses::table.find(id))
+                .set(businesses::slug.eq(slug))
+                .execute(conn)?;
+        }
         if let Some(country) = &country {
             diesel::update(businesses::table.find(id))
                 .set(businesses::country.eq(country))

@@ -29,6 +29,8 @@ pub struct Hold {
     pub channel: String,
     pub created_by: String,
     pub created_at: NaiveDateTime,
+    /// The stranger's address, for anonymous holds (the per-address cap).
+    pub client_address: Option<String>,
 }
 
 impl Hold {
@@ -57,6 +59,49 @@ pub struct HoldRequest {
     pub ttl: chrono::Duration,
     pub channel: String,
     pub created_by: String,
+    /// For a stranger: their address and how many live holds it may keep
+    /// in this business.
+    pub stranger: Option<StrangerCap>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StrangerCap {
+    pub address: String,
+    pub live_holds: u32,
+}
+
+/// 429 when `cap.address` already keeps its allowance of live holds in the
+/// business; `Retry-After` is when the first of them lapses. On PostgreSQL an
+/// advisory lock on (business, address) makes concurrent holds from one
+/// address count one after another; SQLite's write lock already does.
+fn ensure_within_cap(
+    conn: &mut DbConnection,
+    business: &str,
+    cap: &StrangerCap,
+    now: DateTime<Utc>,
+) -> Result<(), TxError> {
+    crate::db::lock_key(conn, &format!("holds:{business}:{}", cap.address))?;
+    let live: Vec<NaiveDateTime> = holds::table
+        .filter(holds::business_id.eq(business))
+        .filter(holds::client_address.eq(&cap.address))
+        .filter(holds::status.eq("active"))
+        .filter(holds::expires_at.gt(now.naive_utc()))
+        .select(holds::expires_at)
+        .order(holds::expires_at.asc())
+        .load(conn)?;
+    if live.len() < cap.live_holds as usize {
+        return Ok(());
+    }
+    let wait = (live[0] - now.naive_utc()).num_seconds().max(1) as u64;
+    Err(AppError::rate_limited(
+        wait,
+        format!(
+            "You are already holding {} slots; book or release one, or wait {wait} s for one to lapse.",
+            live.len()
+        ),
+    )
+    .with("live_holds", live.len())
+    .into())
 }
 
 /// Settles holds on `resource_ids` that lapsed: marks them expired, frees
@@ -133,6 +178,9 @@ pub fn create(
     now: DateTime<Utc>,
 ) -> Result<Hold, AppError> {
     with_retries(conn, |conn| {
+        if let Some(cap) = &request.stranger {
+            ensure_within_cap(conn, ctx.business_id(), cap, now)?;
+        }
         let involved = ctx.involved_resources(&request.wanted);
         lock_resources(conn, &involved)?;
         expire_lapsed(conn, &involved, now)?;
@@ -158,6 +206,7 @@ pub fn create(
             channel: request.channel.clone(),
             created_by: request.created_by.clone(),
             created_at: now.naive_utc(),
+            client_address: request.stranger.as_ref().map(|s| s.address.clone()),
         };
         diesel::insert_into(holds::table)
             .values(&hold)

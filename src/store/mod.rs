@@ -14,6 +14,7 @@ pub mod intents;
 pub mod interactions;
 pub mod locations;
 pub mod notes;
+pub mod public;
 pub mod reports;
 pub mod resources;
 pub mod services;

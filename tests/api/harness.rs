@@ -278,6 +278,14 @@ pub fn serve(pool: DbPool) -> RunningServer {
     serve_with(test_settings("unused".into()), pool, test_keys())
 }
 
+/// Serves the application over `pool` with these online-door settings
+/// (CORS origins, limits on strangers).
+pub fn serve_online(pool: DbPool, online: slotwise::config::OnlineSettings) -> RunningServer {
+    let mut settings = test_settings("unused".into());
+    settings.online = online;
+    serve_with(settings, pool, test_keys())
+}
+
 fn test_settings(database_url: String) -> Settings {
     Settings {
         database_url,
@@ -292,6 +300,13 @@ fn test_settings(database_url: String) -> Settings {
         log_format_json: false,
         hold_minutes: 10,
         fcr_window_days: 7,
+        // The suites race hundreds of anonymous requests from one address;
+        // the limits have tests of their own.
+        online: slotwise::config::OnlineSettings {
+            anonymous_per_minute: 0,
+            holds_per_address: 0,
+            ..Default::default()
+        },
     }
 }
 
@@ -319,6 +334,11 @@ fn create_business(pool: &DbPool, name: &str, timezone: &str) -> String {
         name: name.into(),
         timezone: timezone.into(),
         created_at: slotwise::store::now(),
+        slug: Some(
+            slotwise::ids::new_id("shop")
+                .to_lowercase()
+                .replace('_', "-"),
+        ),
     };
     slotwise::store::businesses::insert(&mut pool.get().unwrap(), &business).unwrap();
     business.id

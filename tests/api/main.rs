@@ -14,6 +14,7 @@ mod foundation;
 mod idempotency;
 mod memory;
 mod memory_access;
+mod online;
 mod races;
 mod schema;
 mod shop;
