@@ -49,8 +49,10 @@
  *   name, email, phone
  *                   the details form's inputs
  *   submit          the details form's submit button
+ *   summary         the held time, service and address on the details step
  *   reference       the booking reference (done and manage steps)
- *   when            the booking's date and time
+ *   service-name    the booked service's name (when the profile is known)
+ *   when            the booking's (or held, or new) date and time
  *   ics             "Add to calendar" button (downloads <reference>.ics)
  *   manage-link     link to the manage page
  *   copy-link       copies the manage link
@@ -100,8 +102,8 @@
 
   const API = apiOrigin();
   const MODE = attr('data-mode') === 'manage' ? 'manage' : 'book';
-  const hash = new URLSearchParams((location.hash || '').replace(/^#/, ''));
-  const SLUG = attr('data-business') || (MODE === 'manage' ? hash.get('business') || '' : '');
+  const readHash = () => new URLSearchParams((location.hash || '').replace(/^#/, ''));
+  let SLUG = attr('data-business') || (MODE === 'manage' ? readHash().get('business') || '' : '');
   const PRESET_SERVICE = attr('data-service');
   const VISITOR_TZ = (() => {
     try {
@@ -652,7 +654,15 @@ dd { margin: 0; }
       this.firstRender = true;
       this.closed = new Set(); // manage actions the server said are closed (cutoffs)
 
-      shadow.append(h('style', { text: CSS }));
+      // A constructed sheet where supported: host pages whose CSP forbids
+      // inline <style> still style the widget.
+      try {
+        const sheet = new CSSStyleSheet();
+        sheet.replaceSync(CSS);
+        shadow.adoptedStyleSheets = [sheet];
+      } catch (_) {
+        shadow.append(h('style', { text: CSS }));
+      }
       this.brand = h('p', { class: 'brand', 'data-test': 'brand' });
       this.heading = h('h2', { tabindex: '-1', 'data-test': 'heading' }, 'Loading…');
       this.live = h('div', { class: 'live', 'aria-live': 'polite', 'data-test': 'live' });
@@ -722,8 +732,13 @@ dd { margin: 0; }
     }
 
     start() {
-      if (MODE === 'manage') this.startManage();
-      else this.startBooking();
+      if (MODE === 'manage') {
+        this.startManage();
+        // another manage link opened in the same tab
+        if (!attr('data-token')) window.addEventListener('hashchange', () => this.startManage());
+      } else {
+        this.startBooking();
+      }
     }
 
     // ------------------------------------------------------------ shared: profile
@@ -1528,8 +1543,13 @@ dd { margin: 0; }
 
     async startManage() {
       this.loading('Loading your booking…');
+      const hash = readHash();
+      if (!attr('data-business')) SLUG = hash.get('business') || '';
       this.token = attr('data-token') || hash.get('token') || '';
       this.bookingId = attr('data-booking') || hash.get('booking') || '';
+      this.profile = null;
+      this.closed.clear();
+      this.brand.textContent = '';
       if (!this.token || !this.bookingId) {
         this.fatal(
           'This page needs the full link from your booking confirmation (it ends with #token=…&booking=…). Please open that link again.',

@@ -4,6 +4,7 @@ mod harness;
 
 mod audit;
 mod bookings;
+mod browser;
 mod catalog;
 mod cli;
 mod contacts;
