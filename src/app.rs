@@ -35,6 +35,8 @@ fn cors(origins: Option<&[String]>) -> actix_cors::Cors {
             header::LOCATION,
             header::LINK,
             header::RETRY_AFTER,
+            // The widget's hold countdown reads the server's clock from it.
+            header::DATE,
             header::HeaderName::from_static("idempotent-replayed"),
         ])
         .max_age(600);

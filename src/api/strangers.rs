@@ -84,7 +84,9 @@ impl StrangerLimits {
 }
 
 /// The middleware: anonymous requests under `/v1/` spend from their address's
-/// bucket; preflights and callers with a valid token pass untouched.
+/// bucket; preflights, releasing a hold (it gives a slot back, and a widget
+/// must be able to do it even when its address ran dry) and callers with a
+/// valid token pass untouched.
 pub async fn limit_strangers(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -93,6 +95,7 @@ pub async fn limit_strangers(
     let limited = limits.filter(|_| {
         req.path().starts_with("/v1/")
             && req.method() != Method::OPTIONS
+            && !(req.method() == Method::DELETE && req.path().starts_with("/v1/holds/"))
             && !matches!(principal_from(req.request()), Ok(Some(_)))
     });
     if let Some(limits) = limited {
