@@ -279,6 +279,20 @@ impl AppError {
         .with("paused", what)
     }
 
+    /// 409 `hold_booked`: the hold already became a booking (its id in
+    /// `booking_id`); retrying the booking or releasing the hold is moot.
+    pub fn hold_booked(booking_id: Option<&str>) -> Self {
+        let error = Self::conflict(
+            "hold_booked",
+            "Hold already booked",
+            "This hold already became a booking; look it up, or cancel it instead.",
+        );
+        match booking_id {
+            Some(id) => error.with("booking_id", id),
+            None => error,
+        }
+    }
+
     /// 410 `hold_expired`: the hold ran out (or was released) before it was booked.
     pub fn hold_expired() -> Self {
         Self::new(
@@ -331,6 +345,8 @@ impl AppError {
         .with("retry_after", retry_after.max(1))
     }
 
+    /// 503 `unavailable` with `Retry-After: 1`: the database cannot be
+    /// reached right now; the request did nothing and may be sent again.
     pub fn unavailable(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -338,6 +354,7 @@ impl AppError {
             "Service unavailable",
             detail,
         )
+        .with("retry_after", 1)
     }
 
     /// 500: logs the cause and tells the client nothing about it.
@@ -413,6 +430,10 @@ impl From<diesel::result::Error> for AppError {
     fn from(error: diesel::result::Error) -> Self {
         match error {
             diesel::result::Error::NotFound => AppError::not_found("object"),
+            other if crate::db::connection_lost(&other) => {
+                tracing::warn!(error = %other, "lost the database connection");
+                AppError::unavailable("The database connection was lost; retry shortly.")
+            }
             other => AppError::internal(format!("database: {other}")),
         }
     }

@@ -151,6 +151,7 @@ diesel::table! {
         created_by -> Text,
         created_at -> Timestamp,
         client_address -> Nullable<Text>,
+        booking_id -> Nullable<Text>,
     }
 }
 

@@ -305,6 +305,9 @@ pub async fn create_booking(
         let (ctx, source) = match &body.hold_id {
             Some(hold_id) => {
                 let hold = store::holds::find(conn, caller.business(), hold_id)?;
+                if hold.status == "booked" {
+                    return Err(AppError::hold_booked(hold.booking_id.as_deref()));
+                }
                 if !hold.is_live(now) {
                     return Err(AppError::hold_expired());
                 }

@@ -56,9 +56,26 @@ pub struct ConnectionManager {
     url: DatabaseUrl,
 }
 
+/// When the pool holds no connection at all (each was found broken and none
+/// could be opened since: the database is down), a request waits only this
+/// long for one, so it answers 503 at once rather than after the full timeout.
+const DOWN_CHECKOUT_TIMEOUT: Duration = Duration::from_millis(500);
+
 impl ConnectionManager {
     pub fn new(url: DatabaseUrl) -> Self {
         Self { url }
+    }
+}
+
+/// A pooled connection, waiting briefly while the database looks down (see
+/// [`DOWN_CHECKOUT_TIMEOUT`]) and the pool's full timeout otherwise.
+pub fn checkout(
+    pool: &DbPool,
+) -> Result<r2d2::PooledConnection<ConnectionManager>, r2d2::PoolError> {
+    if pool.state().connections == 0 {
+        pool.get_timeout(DOWN_CHECKOUT_TIMEOUT)
+    } else {
+        pool.get()
     }
 }
 
@@ -129,7 +146,7 @@ where
     let span = tracing::Span::current();
     actix_web::web::block(move || {
         span.in_scope(|| {
-            let mut conn = pool.get()?;
+            let mut conn = checkout(&pool)?;
             match std::panic::catch_unwind(AssertUnwindSafe(|| work(&mut conn))) {
                 Ok(result) => result,
                 Err(panic) => Err(AppError::internal(format!(
@@ -335,7 +352,41 @@ pub enum Failure {
     Overlap,
     /// A unique index refused a row (which one, when the database says).
     Duplicate(Option<String>),
+    /// The link to the database is gone (a restart, a kill, a dropped
+    /// socket): not the caller's fault and not a bug; try again shortly.
+    Lost,
     Other,
+}
+
+/// Whether `error` says the database connection is gone rather than that a
+/// statement was wrong: PostgreSQL restarted or killed, the socket dropped,
+/// or the transaction manager given up after such a failure.
+pub fn connection_lost(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match error {
+        Error::BrokenTransactionManager => true,
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+        | Error::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _) => true,
+        Error::DatabaseError(_, info) => {
+            let message = info.message();
+            [
+                "terminating connection",
+                "server closed the connection",
+                "connection to server",
+                "no connection to the server",
+                "the database system is shutting down",
+                "the database system is starting up",
+                "the database system is in recovery mode",
+                "SSL SYSCALL error",
+                "could not receive data from server",
+                "could not send data to server",
+            ]
+            .iter()
+            .any(|needle| message.contains(needle))
+        }
+        Error::RollbackErrorOnCommit { commit_error, .. } => connection_lost(commit_error),
+        _ => false,
+    }
 }
 
 /// Sorts a diesel error into what the caller should do about it. diesel maps
@@ -343,6 +394,9 @@ pub enum Failure {
 /// are recognised by constraint name and message.
 pub fn classify(error: &diesel::result::Error) -> Failure {
     use diesel::result::{DatabaseErrorKind, Error};
+    if connection_lost(error) {
+        return Failure::Lost;
+    }
     let Error::DatabaseError(kind, info) = error else {
         return Failure::Other;
     };

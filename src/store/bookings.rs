@@ -211,14 +211,21 @@ pub fn create(
         let involved = ctx.involved_resources(&wanted);
         lock_resources(conn, &involved)?;
         holds::expire_lapsed(conn, &involved, now)?;
+        let booking_id = crate::ids::new_id("bkg");
         if let Some(hold_id) = hold_id {
             // Re-read under the lock: the hold may have lapsed or been used meanwhile.
             let hold = holds::find(conn, Some(&business), hold_id)?;
+            if hold.status == "booked" {
+                return Err(AppError::hold_booked(hold.booking_id.as_deref()).into());
+            }
             if !hold.is_live(now) {
                 return Err(AppError::hold_expired().into());
             }
             diesel::update(holds_table::table.filter(holds_table::id.eq(hold_id)))
-                .set(holds_table::status.eq("booked"))
+                .set((
+                    holds_table::status.eq("booked"),
+                    holds_table::booking_id.eq(&booking_id),
+                ))
                 .execute(conn)?;
             calendar::vacate(
                 conn,
@@ -231,7 +238,7 @@ pub fn create(
         let slot = calendar::check_slot(conn, ctx, start, &wanted, now, Except::default())?;
         let customer = resolve_customer(conn, &business, &request.customer, at)?;
         let booking = Booking {
-            id: crate::ids::new_id("bkg"),
+            id: booking_id,
             business_id: business.clone(),
             service_id: ctx.service.row.id.clone(),
             location_id: ctx.location.id.clone(),

@@ -31,6 +31,8 @@ pub struct Hold {
     pub created_at: NaiveDateTime,
     /// The stranger's address, for anonymous holds (the per-address cap).
     pub client_address: Option<String>,
+    /// The booking it became (status `booked`).
+    pub booking_id: Option<String>,
 }
 
 impl Hold {
@@ -207,6 +209,7 @@ pub fn create(
             created_by: request.created_by.clone(),
             created_at: now.naive_utc(),
             client_address: request.stranger.as_ref().map(|s| s.address.clone()),
+            booking_id: None,
         };
         diesel::insert_into(holds::table)
             .values(&hold)
@@ -252,12 +255,7 @@ pub fn release(
     with_retries(conn, |conn| {
         let hold = find(conn, business, id)?;
         match hold.status.as_str() {
-            "booked" => Err(AppError::conflict(
-                "hold_booked",
-                "Hold already booked",
-                "This hold became a booking; cancel the booking instead.",
-            )
-            .into()),
+            "booked" => Err(AppError::hold_booked(hold.booking_id.as_deref()).into()),
             "active" => {
                 diesel::update(
                     holds::table

@@ -97,6 +97,7 @@ pub fn claim(
             Ok(_) => return Ok(Claim::Granted { started }),
             Err(error) => match classify(&error) {
                 Failure::Duplicate(_) => {}
+                Failure::Lost => return Err(AppError::from(error)),
                 Failure::Retry => {
                     back_off(attempt);
                     continue;

@@ -98,7 +98,7 @@ pub fn with_retries<T>(
                 let millis = rand::random_range(1..=5u64 * u64::from(attempt));
                 std::thread::sleep(std::time::Duration::from_millis(millis));
             }
-            _ => return Err(AppError::internal(format!("database: {error}"))),
+            _ => return Err(AppError::from(error)),
         }
     }
 }

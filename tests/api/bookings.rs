@@ -216,8 +216,11 @@ on_both_databases! {
         let from_hold = json!({"hold_id": hold_id, "customer": {"name": "Kim", "phone": "07700 900123"}});
         let booked = book(app, Some(&agent), &from_hold);
         assert_eq!(booked["start"], rfc3339(start).as_str());
-        app.post("/v1/bookings", &agent, &from_hold).problem(410, "hold_expired");
-        app.delete(&format!("/v1/holds/{hold_id}"), &agent).problem(409, "hold_booked");
+        // Posting it again points at the booking it became, as does releasing it.
+        let again = app.post("/v1/bookings", &agent, &from_hold).problem(409, "hold_booked");
+        assert_eq!(again["booking_id"], booked["id"]);
+        let released = app.delete(&format!("/v1/holds/{hold_id}"), &agent).problem(409, "hold_booked");
+        assert_eq!(released["booking_id"], booked["id"]);
         app.delete("/v1/holds/hld_nope", &agent).problem(404, "not_found");
         // A hold with resources pinned must not also pin them at booking time.
         app.post("/v1/bookings", &agent, &json!({"hold_id": hold_id, "service_id": shop.consult, "customer_id": booked["customer_id"]}))
