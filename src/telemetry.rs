@@ -53,6 +53,15 @@ struct Series {
     buckets: [u64; BUCKETS.len()],
 }
 
+/// The method as a metrics label: the standard methods by name, anything
+/// else (`curl -X M1234`) as `other`, so callers cannot grow the series.
+pub fn method_label(method: &str) -> &str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    KNOWN.into_iter().find(|m| *m == method).unwrap_or("other")
+}
+
 /// Request counts and latencies by method, route pattern and status.
 #[derive(Default)]
 pub struct Metrics {
@@ -150,7 +159,7 @@ pub async fn observe_requests(
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
     if let Some(metrics) = metrics {
-        metrics.observe(&method, &route, status, elapsed);
+        metrics.observe(method_label(&method), &route, status, elapsed);
     }
     span.in_scope(|| tracing::info!(status, route = %route, ms = elapsed * 1000.0, "served"));
     if let Ok(value) = HeaderValue::from_str(&request_id) {

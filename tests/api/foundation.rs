@@ -30,6 +30,22 @@ on_both_databases! {
         assert!(metrics.text.contains("slotwise_http_request_duration_seconds_bucket"));
     }
 
+    fn made_up_methods_are_counted_as_other_so_metrics_stay_bounded(app: &TestApp) {
+        use std::io::{Read, Write};
+        let address = app.base.trim_start_matches("http://").to_owned();
+        for i in 0..5 {
+            // HTTP clients refuse made-up methods; the server does not have to.
+            let mut stream = std::net::TcpStream::connect(&address).unwrap();
+            write!(stream, "M{i}X /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).unwrap();
+            assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+        }
+        let metrics = app.request("GET", "/metrics", None, &[], None).text;
+        assert!(!metrics.contains("M0X") && !metrics.contains("M4X"), "{metrics}");
+        assert!(metrics.contains(r#"slotwise_http_requests_total{method="other",route="/healthz",status="404"} 5"#), "{metrics}");
+    }
+
     fn every_response_carries_a_request_id_and_echoes_the_callers(app: &TestApp) {
         let generated = app.request("GET", "/healthz", None, &[], None);
         assert!(generated.header("x-request-id").unwrap().starts_with("req_"));
