@@ -480,6 +480,13 @@ pub async fn list_bookings(
             channel: query.channel.map(|c| c.as_str().to_owned()),
             created_by: None,
         };
+        // `to` is exclusive here (a date means the end of that day), so an
+        // equal bound is already an empty range.
+        if let (Some(from), Some(to)) = (filter.from, filter.to) {
+            if from >= to {
+                return Err(AppError::bad_parameter("to", "must be after `from`"));
+            }
+        }
         match principal.role {
             Role::Customer => filter.customer_id = Some(principal.subject.clone()),
             Role::Partner => filter.created_by = Some(principal.subject.clone()),

@@ -372,6 +372,7 @@ pub async fn list_closures(
 ) -> Result<HttpResponse, AppError> {
     principal.require_staff_or_partner_scope("catalog:read")?;
     let DateRange { from, to } = range.into_inner();
+    super::check_range(from.as_ref(), to.as_ref())?;
     let closures = blocking(&pool, move |conn| {
         store::locations::find(conn, &principal.business_id, &id)?;
         store::locations::list_closures(conn, &principal.business_id, &id, from, to)

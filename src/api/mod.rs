@@ -240,6 +240,17 @@ fn encode_query(text: &str) -> String {
         .collect()
 }
 
+/// 400 when a list's `from` comes after its `to`: such a range can only be
+/// a mistake, and answering it would return nothing (or overlapping rows).
+pub fn check_range<T: PartialOrd>(from: Option<&T>, to: Option<&T>) -> Result<(), AppError> {
+    match (from, to) {
+        (Some(from), Some(to)) if from > to => {
+            Err(AppError::bad_parameter("to", "must not be before `from`"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The ETag of a versioned object.
 pub fn etag(version: i32) -> String {
     format!("\"v{version}\"")

@@ -567,6 +567,7 @@ pub async fn list_time_off(
 ) -> Result<HttpResponse, AppError> {
     principal.require_staff_or_partner_scope("catalog:read")?;
     let InstantRange { from, to } = range.into_inner();
+    super::check_range(from.as_ref(), to.as_ref())?;
     let rows = blocking(&pool, move |conn| {
         store::resources::find(conn, &principal.business_id, &id)?;
         store::resources::list_time_off(

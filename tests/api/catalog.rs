@@ -37,6 +37,22 @@ fn service_body(location_id: &str, staff: &str) -> Value {
 }
 
 on_both_databases! {
+    fn a_list_range_that_ends_before_it_starts_is_400_everywhere(app: &TestApp) {
+        let shop = crate::shop::open(app);
+        let agent = app.token(Role::Agent);
+        for path in [
+            "/v1/bookings?from=2026-05-02&to=2026-05-01".to_owned(),
+            format!("/v1/locations/{}/closures?from=2026-05-02&to=2026-05-01", shop.location),
+            format!("/v1/resources/{}/time-off?from=2026-05-02T10:00:00Z&to=2026-05-02T09:00:00Z", shop.ana),
+        ] {
+            let problem = app.get(&path, &agent).problem(400, "validation_failed");
+            assert!(problem["errors"]["to"].is_string(), "{path}: {problem}");
+        }
+        // A one-day range is fine.
+        let one_day = format!("/v1/locations/{}/closures?from=2026-05-02&to=2026-05-02", shop.location);
+        assert_eq!(app.get(&one_day, &agent).status, 200);
+    }
+
     fn a_location_is_created_read_listed_and_changed_with_etags(app: &TestApp) {
         let admin = app.token(Role::Admin);
         let reply = app.post("/v1/locations", &admin, &json!({
