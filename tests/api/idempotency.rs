@@ -175,6 +175,22 @@ on_both_databases! {
         assert_eq!(replay.text, retried.text);
     }
 
+    fn a_stranger_on_a_route_that_needs_a_token_gets_401_whatever_keys_others_used(app: &TestApp) {
+        // A widget books with its key: strangers share one scope, and the
+        // answer is kept for replays.
+        let shop = open(app);
+        let body = booking(&shop.haircut, london(3, 10, 0), "stranger@example.com");
+        let booked = post_with_key(app, "/v1/bookings", None, "widget-key", &body);
+        assert_eq!(booked.status, 201, "{}", booked.text);
+        let again = post_with_key(app, "/v1/bookings", None, "widget-key", &body);
+        assert!(replayed(&again));
+        assert_eq!(again.json()["id"], booked.json()["id"]);
+        // A prober sending that key to a staff route is told to authenticate,
+        // not that the key was used before.
+        post_with_key(app, "/v1/locations", None, "widget-key", &northside()).problem(401, "unauthenticated");
+        assert_eq!(records_for(app, "widget-key"), 1);
+    }
+
     fn keys_are_scoped_per_business_role_and_subject(app: &TestApp) {
         let callers = [
             app.token(Role::Admin),
