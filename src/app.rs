@@ -88,6 +88,9 @@ impl Application {
                 .wrap(middleware::from_fn(
                     api::idempotency::honour_idempotency_keys,
                 ))
+                .wrap(middleware::from_fn(
+                    api::text_input::refuse_control_characters,
+                ))
                 .wrap(middleware::from_fn(api::strangers::limit_strangers))
                 .wrap(middleware::from_fn(telemetry::observe_requests))
                 // Outermost, so every answer (a 429 too) is readable by the widget.

@@ -242,7 +242,7 @@ pub fn fingerprint(method: &str, path_and_query: &str, body: &[u8]) -> String {
 
 /// Reads the whole body (within the app's payload limit: 413 beyond it), so
 /// it can be fingerprinted and handed on to the handler unchanged.
-async fn buffer_body(
+pub(crate) async fn buffer_body(
     mut req: ServiceRequest,
 ) -> Result<(ServiceRequest, web::Bytes), (ServiceRequest, AppError)> {
     let (http_request, payload) = req.parts_mut();

@@ -23,6 +23,7 @@ pub mod reports;
 pub mod resources;
 pub mod services;
 pub mod strangers;
+pub mod text_input;
 
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{web, HttpRequest, HttpResponse};

@@ -30,6 +30,24 @@ on_both_databases! {
         assert!(metrics.text.contains("slotwise_http_request_duration_seconds_bucket"));
     }
 
+    fn control_characters_in_text_are_refused_before_anything_is_written(app: &TestApp) {
+        let admin = app.token(Role::Admin);
+        let body = r#"{"name": "Sam\u0000Taylor", "email": "sam@example.com"}"#;
+        let refused = app.request("POST", "/v1/customers", Some(&admin), &[], Some(body));
+        let problem = refused.problem(422, "validation_failed");
+        assert!(problem["errors"]["name"].is_string(), "{problem}");
+        let nested = r#"{"name": "Soho", "timezone": "Europe/London", "address": "1 Dean St\u001b"}"#;
+        app.request("POST", "/v1/locations", Some(&admin), &[], Some(nested)).problem(422, "validation_failed");
+        // Tabs and newlines are a person's text; an escaped backslash is not a control character.
+        let fine = r#"{"name": "Line one\nline\ttwo \\u0000", "email": "ok@example.com"}"#;
+        assert_eq!(app.request("POST", "/v1/customers", Some(&admin), &[], Some(fine)).status, 201);
+        let problem = app.get("/v1/customers?q=a%00b", &admin).problem(400, "validation_failed");
+        assert!(problem["errors"]["q"].is_string(), "{problem}");
+        app.get("/v1/bookings/bkg_%00", &admin).problem(400, "validation_failed");
+        let listed = app.get("/v1/customers", &admin).json();
+        assert_eq!(listed["data"].as_array().unwrap().len(), 1, "{listed}");
+    }
+
     fn made_up_methods_are_counted_as_other_so_metrics_stay_bounded(app: &TestApp) {
         use std::io::{Read, Write};
         let address = app.base.trim_start_matches("http://").to_owned();
