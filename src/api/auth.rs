@@ -181,6 +181,23 @@ impl Principal {
 }
 
 pub(crate) fn principal_from(req: &HttpRequest) -> Result<Option<Principal>, AppError> {
+    // The limiter, the idempotency middleware and the handler all ask; the
+    // token is verified once per request and the answer kept with it.
+    use actix_web::HttpMessage;
+    if let Some(VerifiedCaller(known)) = req.extensions().get::<VerifiedCaller>() {
+        return Ok(known.clone());
+    }
+    let verified = verify_caller(req)?;
+    req.extensions_mut()
+        .insert(VerifiedCaller(verified.clone()));
+    Ok(verified)
+}
+
+/// A request's caller once its token has been verified (`None`: no token).
+#[derive(Clone)]
+struct VerifiedCaller(Option<Principal>);
+
+fn verify_caller(req: &HttpRequest) -> Result<Option<Principal>, AppError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };

@@ -167,10 +167,7 @@ pub async fn get_availability(
 ) -> Result<HttpResponse, AppError> {
     let caller: Caller = caller(maybe);
     let query = query.into_inner();
-    let render_tz = match &query.tz {
-        Some(name) => Some(parse_time_zone(name).map_err(|m| AppError::bad_parameter("tz", m))?),
-        None => None,
-    };
+    let render_tz = render_zone(&query)?;
     let found = blocking(&pool, move |conn| {
         find_slots(conn, &caller, &query, Utc::now())
     })
@@ -184,6 +181,15 @@ pub async fn get_availability(
         from: utc_text(found.from),
         to: utc_text(found.to),
     }))
+}
+
+/// The zone `tz` asks days and times to be rendered in (`None`: the location's).
+fn render_zone(query: &AvailabilityQuery) -> Result<Option<Tz>, AppError> {
+    query
+        .tz
+        .as_deref()
+        .map(|name| parse_time_zone(name).map_err(|m| AppError::bad_parameter("tz", m)))
+        .transpose()
 }
 
 /// What [`find_slots`] found, before it is rendered.
@@ -329,10 +335,7 @@ pub async fn get_availability_days(
 ) -> Result<HttpResponse, AppError> {
     let caller: Caller = caller(maybe);
     let query = query.into_inner();
-    let render_tz = match &query.tz {
-        Some(name) => Some(parse_time_zone(name).map_err(|m| AppError::bad_parameter("tz", m))?),
-        None => None,
-    };
+    let render_tz = render_zone(&query)?;
     let found = blocking(&pool, move |conn| {
         find_slots(conn, &caller, &query, Utc::now())
     })

@@ -1,15 +1,13 @@
 //! `Idempotency-Key`: a retried POST is answered from the record of the
 //! first one, on SQLite and on PostgreSQL.
 
-use std::sync::Barrier;
-
 use chrono::Duration;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 use slotwise::api::auth::Role;
 use slotwise::schema::idempotency_records;
 
-use crate::harness::{Reply, TestApp};
+use crate::harness::{race, Reply, TestApp};
 use crate::on_both_databases;
 use crate::shop::{booking, london, open};
 
@@ -60,23 +58,6 @@ fn replayed(reply: &Reply) -> bool {
 
 fn northside() -> Value {
     json!({"name": "Northside", "timezone": "Europe/London"})
-}
-
-/// Runs `n` calls at once, released together by a barrier.
-fn race(n: usize, call: impl Fn(usize) -> Reply + Sync) -> Vec<Reply> {
-    let barrier = Barrier::new(n);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..n)
-            .map(|i| {
-                let (barrier, call) = (&barrier, &call);
-                scope.spawn(move || {
-                    barrier.wait();
-                    call(i)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    })
 }
 
 on_both_databases! {
