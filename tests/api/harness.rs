@@ -441,7 +441,7 @@ impl DbConnectionFor {
     }
 }
 
-pub fn postgres_bindir() -> Option<PathBuf> {
+fn postgres_bindir() -> Option<PathBuf> {
     let from_pg_config = Command::new("pg_config")
         .arg("--bindir")
         .output()
