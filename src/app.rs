@@ -77,6 +77,7 @@ impl Application {
         let strangers =
             web::Data::new(api::strangers::StrangerLimits::new(settings.online.clone()));
         let cors_origins = settings.online.cors_origins.clone();
+        let known_businesses = web::Data::new(api::auth::KnownBusinesses::default());
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(pool.clone())
@@ -85,6 +86,7 @@ impl Application {
                 .app_data(metrics.clone())
                 .app_data(booking_settings.clone())
                 .app_data(contact_rules.clone())
+                .app_data(known_businesses.clone())
                 .wrap(middleware::from_fn(
                     api::idempotency::honour_idempotency_keys,
                 ))
@@ -92,6 +94,7 @@ impl Application {
                     api::text_input::refuse_control_characters,
                 ))
                 .wrap(middleware::from_fn(api::strangers::limit_strangers))
+                .wrap(middleware::from_fn(api::auth::verify_callers))
                 .wrap(middleware::from_fn(telemetry::observe_requests))
                 // Outermost, so every answer (a 429 too) is readable by the widget.
                 .wrap(cors(cors_origins.as_deref()))

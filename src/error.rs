@@ -101,7 +101,7 @@ pub struct Gone(#[allow(dead_code)] Problem);
 )]
 pub struct TooManyRequests(#[allow(dead_code)] Problem);
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct AppError {
     status: StatusCode,
     code: &'static str,

@@ -1,11 +1,15 @@
 //! Bearer-token authentication: the JWT claims, minting dev tokens, strict
 //! validation (RFC 8725: algorithm pinned, `exp`/`iss`/`aud`/`sub` required,
-//! `nbf` checked) and the `Principal` extractor handlers ask for.
+//! `nbf` checked), the middleware that verifies each request's token once,
+//! and the `Principal` extractor handlers ask for.
 
 use std::future::{ready, Ready};
 use std::str::FromStr;
 
-use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{http::header, web, FromRequest, HttpRequest};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -182,20 +186,90 @@ impl Principal {
 
 pub(crate) fn principal_from(req: &HttpRequest) -> Result<Option<Principal>, AppError> {
     // The limiter, the idempotency middleware and the handler all ask; the
-    // token is verified once per request and the answer kept with it.
+    // token is verified once per request (by `verify_callers`) and the
+    // answer kept with it.
     use actix_web::HttpMessage;
     if let Some(VerifiedCaller(known)) = req.extensions().get::<VerifiedCaller>() {
-        return Ok(known.clone());
+        return known.clone();
     }
-    let verified = verify_caller(req)?;
-    req.extensions_mut()
-        .insert(VerifiedCaller(verified.clone()));
-    Ok(verified)
+    // Only outside the middleware (a unit test's bare request): no
+    // database at hand to ask whether the business exists.
+    verify_caller(req)
 }
 
-/// A request's caller once its token has been verified (`None`: no token).
+/// A request's caller once its token has been verified (`Ok(None)`: no
+/// token; `Err`: the token is refused, and every extractor says so).
 #[derive(Clone)]
-struct VerifiedCaller(Option<Principal>);
+struct VerifiedCaller(Result<Option<Principal>, AppError>);
+
+/// Businesses this process has seen exist. Businesses are never deleted, so
+/// a token's business costs one primary-key lookup per process, not one per
+/// request; only businesses that exist are remembered, so forged-looking
+/// ids cannot grow it.
+#[derive(Default)]
+pub struct KnownBusinesses(std::sync::RwLock<std::collections::HashSet<String>>);
+
+impl KnownBusinesses {
+    fn contains(&self, id: &str) -> bool {
+        self.0
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(id)
+    }
+
+    fn remember(&self, id: &str) {
+        self.0
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_owned());
+    }
+}
+
+/// The middleware that verifies a request's bearer token once, before
+/// anything looks at the caller: signature and claims, then that the
+/// business it names exists (a token for a business that does not exist
+/// is 401 on every route, never a 404 on some and a foreign-key 500 on
+/// others). Requests without a token cost nothing here.
+pub async fn verify_callers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    use actix_web::HttpMessage;
+    let mut outcome = verify_caller(req.request());
+    if let Ok(Some(principal)) = &outcome {
+        if let Err(refusal) = check_business(&req, &principal.business_id).await {
+            outcome = Err(refusal);
+        }
+    }
+    req.extensions_mut().insert(VerifiedCaller(outcome));
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_boxed_body)
+}
+
+async fn check_business(req: &ServiceRequest, business_id: &str) -> Result<(), AppError> {
+    let (Some(known), Some(pool)) = (
+        req.app_data::<web::Data<KnownBusinesses>>(),
+        req.app_data::<web::Data<crate::db::DbPool>>(),
+    ) else {
+        return Err(AppError::internal("the caller check has no database"));
+    };
+    if known.contains(business_id) {
+        return Ok(());
+    }
+    let id = business_id.to_owned();
+    let exists = crate::db::blocking(pool, move |conn| {
+        crate::store::businesses::exists(conn, &id)
+    })
+    .await?;
+    if !exists {
+        return Err(AppError::unauthenticated(
+            "The token names a business that does not exist.",
+        ));
+    }
+    known.remember(business_id);
+    Ok(())
+}
 
 fn verify_caller(req: &HttpRequest) -> Result<Option<Principal>, AppError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {

@@ -47,6 +47,16 @@ pub fn create(
     })
 }
 
+/// Whether a business with this id exists (a primary-key lookup).
+pub fn exists(conn: &mut DbConnection, id: &str) -> Result<bool, AppError> {
+    Ok(businesses::table
+        .find(id)
+        .select(businesses::id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some())
+}
+
 /// The business a public slug names.
 pub fn find_by_slug(conn: &mut DbConnection, slug: &str) -> Result<Option<Business>, AppError> {
     Ok(businesses::table

@@ -12,6 +12,7 @@ mod customers;
 mod durability;
 mod feedback;
 mod foundation;
+mod hardening;
 mod idempotency;
 mod memory;
 mod memory_access;
