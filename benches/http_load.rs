@@ -77,6 +77,10 @@ fn start_server(database_url: &str, pool: DbPool, keys: TokenKeys) -> String {
         hold_minutes: 10,
         fcr_window_days: 7,
         // The load comes from one address; strangers' limits would measure themselves.
+        notify: slotwise::config::NotifySettings {
+            webhook_allow_private: true,
+            ..Default::default()
+        },
         online: slotwise::config::OnlineSettings {
             anonymous_per_minute: 0,
             holds_per_address: 0,

@@ -56,6 +56,8 @@ pub struct Application {
     port: u16,
     server: Server,
     pool: web::Data<DbPool>,
+    notify: crate::config::NotifySettings,
+    senders: std::sync::Arc<crate::workers::senders::Senders>,
 }
 
 impl Application {
@@ -74,6 +76,9 @@ impl Application {
             fcr_window: chrono::Duration::days(settings.fcr_window_days.clamp(1, 366)),
         });
         let sweep_pool = pool.clone();
+        let senders = std::sync::Arc::new(crate::workers::senders::Senders::from_settings(
+            &settings.notify,
+        )?);
         let strangers =
             web::Data::new(api::strangers::StrangerLimits::new(settings.online.clone()));
         let cors_origins = settings.online.cors_origins.clone();
@@ -108,6 +113,8 @@ impl Application {
             port,
             server,
             pool: sweep_pool,
+            notify: settings.notify.clone(),
+            senders,
         })
     }
 
@@ -124,6 +131,19 @@ impl Application {
         actix_web::rt::spawn(crate::workers::prune_idempotency_records(
             self.pool.clone(),
             std::time::Duration::from_secs(60 * 60),
+        ));
+        let every = std::time::Duration::from_millis(self.notify.poll_interval_ms);
+        actix_web::rt::spawn(crate::workers::deliver_webhooks(
+            self.pool.clone(),
+            std::sync::Arc::new(crate::workers::webhooks::Outbound::new(
+                self.notify.webhook_allow_private,
+            )),
+            every,
+        ));
+        actix_web::rt::spawn(crate::workers::send_notifications(
+            self.pool.clone(),
+            self.senders.clone(),
+            every,
         ));
         self.server.await
     }

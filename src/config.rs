@@ -43,6 +43,58 @@ pub struct Settings {
     pub fcr_window_days: i64,
     /// CORS and the limits put on strangers (anonymous callers).
     pub online: OnlineSettings,
+    /// Webhook delivery and customer notifications.
+    pub notify: NotifySettings,
+}
+
+/// How slotwise tells people: where webhooks may go, and the senders of
+/// customer notifications (none configured: recorded as skipped).
+#[derive(Debug, Clone)]
+pub struct NotifySettings {
+    /// `SLOTWISE_WEBHOOK_ALLOW_PRIVATE`: let webhooks reach loopback and private addresses.
+    pub webhook_allow_private: bool,
+    /// `SLOTWISE_SMTP_URL`, e.g. `smtp://localhost:25` or `smtps://user:pass@mail.example.com`.
+    pub smtp_url: Option<String>,
+    /// `SLOTWISE_EMAIL_FROM`: the sender of customer email.
+    pub email_from: String,
+    /// `SLOTWISE_TEXT_URL`: the HTTP adapter for SMS and WhatsApp.
+    pub text_url: Option<String>,
+    /// `SLOTWISE_TEXT_TOKEN`: bearer token for that adapter.
+    pub text_token: Option<String>,
+    /// `SLOTWISE_PUBLIC_URL`: where customers reach slotwise's pages (survey links).
+    pub public_url: String,
+    /// `SLOTWISE_WORKER_INTERVAL_MS`: how often the delivery workers look for due work.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        Self {
+            webhook_allow_private: false,
+            smtp_url: None,
+            email_from: "slotwise <no-reply@localhost>".into(),
+            text_url: None,
+            text_token: None,
+            public_url: format!("http://{DEFAULT_BIND}"),
+            poll_interval_ms: 250,
+        }
+    }
+}
+
+impl NotifySettings {
+    fn from_env(bind: &str) -> Result<Self, String> {
+        let defaults = Self::default();
+        Ok(Self {
+            webhook_allow_private: env_flag("SLOTWISE_WEBHOOK_ALLOW_PRIVATE", false)?,
+            smtp_url: env("SLOTWISE_SMTP_URL"),
+            email_from: env("SLOTWISE_EMAIL_FROM").unwrap_or(defaults.email_from),
+            text_url: env("SLOTWISE_TEXT_URL"),
+            text_token: env("SLOTWISE_TEXT_TOKEN"),
+            public_url: env("SLOTWISE_PUBLIC_URL").unwrap_or_else(|| format!("http://{bind}")),
+            poll_interval_ms: env_number("SLOTWISE_WORKER_INTERVAL_MS", defaults.poll_interval_ms)?
+                .clamp(10, 60_000),
+        })
+    }
 }
 
 /// The online door's settings: who may call from a browser, and how much a
@@ -162,6 +214,9 @@ impl Settings {
                 crate::domain::interactions::DEFAULT_FCR_WINDOW_DAYS,
             )?,
             online: OnlineSettings::from_env()?,
+            notify: NotifySettings::from_env(
+                &env("SLOTWISE_BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned()),
+            )?,
         })
     }
 

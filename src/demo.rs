@@ -160,6 +160,8 @@ pub fn load(conn: &mut DbConnection) -> Result<String, AppError> {
                         version: 1,
                         created_at: now,
                         updated_at: now,
+                        // A day before and two hours before, as a salon would.
+                        reminders: "1440,120".into(),
                     },
                     requirements: groups
                         .iter()

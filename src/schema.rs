@@ -106,6 +106,7 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        reminders -> Text,
     }
 }
 
@@ -330,6 +331,83 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_subscriptions (id) {
+        id -> Text,
+        business_id -> Text,
+        url -> Text,
+        event_types -> Text,
+        location_id -> Nullable<Text>,
+        description -> Nullable<Text>,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamp>,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        failing_since -> Nullable<Timestamp>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        business_id -> Text,
+        subscription_id -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        body -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        claimed_until -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Text,
+        delivery_id -> Text,
+        business_id -> Text,
+        attempted_at -> Timestamp,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        duration_ms -> Integer,
+        response_snippet -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Text,
+        business_id -> Text,
+        customer_id -> Text,
+        booking_id -> Nullable<Text>,
+        kind -> Text,
+        rule_minutes -> Nullable<Integer>,
+        booking_version -> Nullable<Integer>,
+        dedupe_key -> Text,
+        detail -> Nullable<Text>,
+        state -> Text,
+        reason -> Nullable<Text>,
+        channel -> Nullable<Text>,
+        recipient -> Nullable<Text>,
+        due_at -> Timestamp,
+        attempts -> Integer,
+        claimed_until -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(locations -> businesses (business_id));
 diesel::joinable!(location_closures -> locations (location_id));
 diesel::joinable!(resources -> locations (location_id));
@@ -348,6 +426,8 @@ diesel::joinable!(customer_notes -> customers (customer_id));
 diesel::joinable!(interactions -> intents (intent_id));
 diesel::joinable!(feedback_requests -> bookings (booking_id));
 diesel::joinable!(feedback -> feedback_requests (request_id));
+diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     businesses,
@@ -372,4 +452,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     feedback_requests,
     feedback,
     audit_entries,
+    webhook_subscriptions,
+    webhook_deliveries,
+    webhook_attempts,
+    notifications,
 );

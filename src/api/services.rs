@@ -14,6 +14,7 @@ use super::resources::LocationFilter;
 use super::{blocking, created, if_match, page_response, patch_field, versioned, PageQuery};
 use crate::db::{DbConnection, DbPool};
 use crate::domain::catalog::{channels_from_text, channels_to_text, is_currency_code, Channel};
+use crate::domain::notifications::{check_reminders, parse_reminders};
 use crate::error::{AppError, FieldErrors};
 use crate::ids::new_id;
 use crate::store::{self, services::Service, services::ServiceChanges, services::ServiceRow};
@@ -31,6 +32,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct RequirementGroup {
     pub resource_ids: Vec<String>,
+}
+
+/// "Remind the customer this long before the start."
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReminderRule {
+    /// 1 to 43200 (30 days).
+    #[schema(example = 1440, minimum = 1, maximum = 43200)]
+    pub before_minutes: i64,
+}
+
+fn reminder_rules(stored: &str) -> Vec<ReminderRule> {
+    parse_reminders(stored)
+        .into_iter()
+        .map(|before_minutes| ReminderRule { before_minutes })
+        .collect()
+}
+
+fn check_reminder_rules(errors: &mut FieldErrors, rules: &[ReminderRule]) -> String {
+    let minutes: Vec<i64> = rules.iter().map(|r| r.before_minutes).collect();
+    check_reminders(&minutes).unwrap_or_else(|message| {
+        errors.add("reminders", message);
+        String::new()
+    })
 }
 
 /// The service standards enforced identically for every channel.
@@ -79,6 +104,8 @@ pub struct ServiceView {
     pub currency: Option<String>,
     pub requirements: Vec<RequirementGroup>,
     pub policy: PolicyView,
+    /// When customers are reminded, furthest ahead first.
+    pub reminders: Vec<ReminderRule>,
     pub paused: Option<PauseView>,
     #[schema(format = DateTime)]
     pub archived_at: Option<String>,
@@ -116,6 +143,7 @@ impl From<Service> for ServiceView {
                 reschedule_cutoff_minutes: r.reschedule_cutoff_minutes,
                 channels: channels_from_text(&r.channels),
             },
+            reminders: reminder_rules(&r.reminders),
             paused: pause_view(r.paused_at, r.pause_reason),
             archived_at: optional_instant(r.archived_at),
             version: r.version,
@@ -149,6 +177,8 @@ pub struct CreateService {
     pub requirements: Vec<RequirementGroup>,
     /// Defaults: no minimum notice, 90 days ahead, no cutoffs, every channel.
     pub policy: Option<PolicyInput>,
+    /// Up to 5 reminders; default none.
+    pub reminders: Option<Vec<ReminderRule>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -169,6 +199,8 @@ pub struct UpdateService {
     /// Replaces every requirement group.
     pub requirements: Option<Vec<RequirementGroup>>,
     pub policy: Option<PolicyInput>,
+    /// Replaces every reminder rule; bookings already made keep theirs.
+    pub reminders: Option<Vec<ReminderRule>>,
 }
 
 const DAY: i64 = 24 * 60;
@@ -356,6 +388,7 @@ impl CreateService {
             0..=365 * DAY,
         );
         let requirements = check_groups(&mut errors, self.requirements);
+        let reminders = check_reminder_rules(&mut errors, self.reminders.as_deref().unwrap_or(&[]));
         errors.finish()?;
         let now = store::now();
         Ok(Service {
@@ -383,6 +416,7 @@ impl CreateService {
                 version: 1,
                 created_at: now,
                 updated_at: now,
+                reminders,
             },
             requirements,
         })
@@ -450,6 +484,9 @@ impl UpdateService {
                 )
             }),
             channels: policy.channels.map(|c| check_channels(&mut errors, &c)),
+            reminders: self
+                .reminders
+                .map(|r| check_reminder_rules(&mut errors, &r)),
         };
         let requirements = self
             .requirements

@@ -343,6 +343,84 @@ pub fn lock_customers(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<()> 
     Ok(())
 }
 
+/// Rows a background worker may take: ready, due by `now`, and not claimed
+/// by a live claim. Claims up to `limit` of them until `until`, oldest due
+/// first, and returns their ids. Run it inside a write transaction. On
+/// PostgreSQL `FOR UPDATE SKIP LOCKED` lets several API processes claim side
+/// by side without waiting or taking the same row; SQLite's `BEGIN IMMEDIATE`
+/// already lets one claimer in at a time. `table`, `due` and `ready` are
+/// the callers' own constant SQL, never input.
+pub fn claim_due(
+    conn: &mut DbConnection,
+    table: &'static str,
+    due: &'static str,
+    ready: &'static str,
+    now: chrono::NaiveDateTime,
+    until: chrono::NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<String>> {
+    use diesel::sql_types::{Array, BigInt, Text, Timestamp};
+    #[derive(QueryableByName)]
+    struct Claimed {
+        #[diesel(sql_type = Text)]
+        id: String,
+    }
+    let ids: Vec<String> = match conn {
+        DbConnection::Postgresql(pg) => {
+            let sql = format!(
+                "SELECT id FROM {table} WHERE {ready} AND {due} <= $1 \
+                 AND (claimed_until IS NULL OR claimed_until < $1) \
+                 ORDER BY {due}, id LIMIT $2 FOR UPDATE SKIP LOCKED"
+            );
+            let rows: Vec<Claimed> = diesel::sql_query(sql)
+                .bind::<Timestamp, _>(now)
+                .bind::<BigInt, _>(limit)
+                .load(pg)?;
+            let ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
+            diesel::sql_query(format!(
+                "UPDATE {table} SET claimed_until = $1 WHERE id = ANY($2)"
+            ))
+            .bind::<Timestamp, _>(until)
+            .bind::<Array<Text>, _>(&ids)
+            .execute(pg)?;
+            ids
+        }
+        DbConnection::Sqlite(lite) => {
+            let sql = format!(
+                "SELECT id FROM {table} WHERE {ready} AND {due} <= ? \
+                 AND (claimed_until IS NULL OR claimed_until < ?) \
+                 ORDER BY {due}, id LIMIT ?"
+            );
+            let rows: Vec<Claimed> = diesel::sql_query(sql)
+                .bind::<Timestamp, _>(now)
+                .bind::<Timestamp, _>(now)
+                .bind::<BigInt, _>(limit)
+                .load(lite)?;
+            let ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
+            for id in &ids {
+                diesel::sql_query(format!("UPDATE {table} SET claimed_until = ? WHERE id = ?"))
+                    .bind::<Timestamp, _>(until)
+                    .bind::<Text, _>(id)
+                    .execute(lite)?;
+            }
+            ids
+        }
+    };
+    Ok(ids)
+}
+
+/// Takes the row lock of one booking until commit, so a notification's
+/// last look at the booking and its send cannot interleave with a cancel or
+/// a move. PostgreSQL only, as for [`lock_resources`].
+pub fn lock_booking(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    if let DbConnection::Postgresql(pg) = conn {
+        diesel::sql_query("SELECT id FROM bookings WHERE id = $1 FOR UPDATE")
+            .bind::<diesel::sql_types::Text, _>(id)
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
 /// What a failed statement means for the write path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {

@@ -510,6 +510,7 @@ pub fn merge(
             survivor.marketing_consent = true;
             survivor.marketing_consent_at = duplicate.marketing_consent_at;
         }
+        super::notifications::move_customer(conn, &duplicate.id, survivor_id)?;
         let tags = merged_tags(&survivor.tags(), &duplicate.tags());
         survivor.set_tags(&tags);
         survivor.version += 1;

@@ -1,5 +1,6 @@
 //! The event outbox: one row per state change, written in the transaction of
-//! the change, read by `GET /v1/events` (and later by webhooks and notifications).
+//! the change, read by `GET /v1/events`; appending one queues its webhook deliveries
+//! and plans its customer notifications.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -31,16 +32,21 @@ pub fn append(
     payload: &Value,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
+    let event = Event {
+        id: new_id("evt"),
+        business_id: business.to_owned(),
+        event_type: event_type.to_owned(),
+        subject_id: subject_id.to_owned(),
+        payload: payload.to_string(),
+        created_at: at,
+    };
     diesel::insert_into(events::table)
-        .values(Event {
-            id: new_id("evt"),
-            business_id: business.to_owned(),
-            event_type: event_type.to_owned(),
-            subject_id: subject_id.to_owned(),
-            payload: payload.to_string(),
-            created_at: at,
-        })
+        .values(&event)
         .execute(conn)?;
+    // The outbox's consumers are fed in the same transaction, so nothing
+    // committed goes untold and nothing rolled back is told.
+    super::webhooks::enqueue(conn, &event, payload)?;
+    super::notifications::plan(conn, &event, payload)?;
     Ok(())
 }
 

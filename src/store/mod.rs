@@ -14,11 +14,13 @@ pub mod intents;
 pub mod interactions;
 pub mod locations;
 pub mod notes;
+pub mod notifications;
 pub mod public;
 pub mod reports;
 pub mod resources;
 pub mod services;
 pub mod timeline;
+pub mod webhooks;
 
 use chrono::NaiveDateTime;
 

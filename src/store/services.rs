@@ -35,6 +35,8 @@ pub struct ServiceRow {
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Reminder rules, minutes before the start, comma-separated.
+    pub reminders: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -70,6 +72,7 @@ pub struct ServiceChanges {
     pub cancel_cutoff_minutes: Option<i32>,
     pub reschedule_cutoff_minutes: Option<i32>,
     pub channels: Option<String>,
+    pub reminders: Option<String>,
 }
 
 fn requirement_rows(

@@ -302,6 +302,10 @@ fn test_settings(database_url: String) -> Settings {
         fcr_window_days: 7,
         // The suites race hundreds of anonymous requests from one address;
         // the limits have tests of their own.
+        notify: slotwise::config::NotifySettings {
+            webhook_allow_private: true,
+            ..Default::default()
+        },
         online: slotwise::config::OnlineSettings {
             anonymous_per_minute: 0,
             holds_per_address: 0,

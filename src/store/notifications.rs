@@ -1,0 +1,443 @@
+//! Customer notifications as rows with a state: planned from events in the
+//! transaction that writes them, sent by a worker that looks at the booking
+//! again, under its lock, at the moment of sending.
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde_json::Value;
+
+use super::events::Event;
+use crate::api::PageRequest;
+use crate::db::{self, write_transaction, DbConnection};
+use crate::domain::catalog::parse_time_zone;
+use crate::domain::customer::ContactPreference;
+use crate::domain::notifications::{
+    choose_channel, parse_reminders, reminder_due, render, still_true, BookingNow, Facts, Kind,
+    Reach, Sender,
+};
+use crate::error::AppError;
+use crate::ids::new_id;
+use crate::schema::{notifications, services};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = notifications)]
+pub struct Notification {
+    pub id: String,
+    pub business_id: String,
+    pub customer_id: String,
+    pub booking_id: Option<String>,
+    pub kind: String,
+    /// For a reminder: the rule's minutes before the start.
+    pub rule_minutes: Option<i32>,
+    /// The booking's version this was planned for.
+    pub booking_version: Option<i32>,
+    /// booking, kind, rule and version: one row per promise, however often planned.
+    pub dedupe_key: String,
+    /// JSON of what the message needs beyond the booking (a survey token).
+    pub detail: Option<String>,
+    /// `scheduled`, `sent`, `skipped` or `failed`.
+    pub state: String,
+    pub reason: Option<String>,
+    pub channel: Option<String>,
+    pub recipient: Option<String>,
+    pub due_at: NaiveDateTime,
+    pub attempts: i32,
+    pub claimed_until: Option<NaiveDateTime>,
+    pub sent_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A send that failed is tried again this many times in all, then `failed`.
+pub const MAX_ATTEMPTS: i32 = 3;
+
+struct Planned<'a> {
+    kind: Kind,
+    rule_minutes: Option<i32>,
+    due_at: NaiveDateTime,
+    detail: Option<String>,
+    skipped: Option<&'a str>,
+}
+
+fn text(payload: &Value, field: &str) -> Option<String> {
+    payload
+        .get(field)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// Plans the notifications an event calls for; runs in the event's
+/// transaction. A booking made or moved gets its confirmation (or change
+/// notice) at once and its reminders by the service's rules; a cancellation
+/// skips what was still scheduled for the booking; a completed visit's
+/// survey request becomes the follow-up.
+pub fn plan(conn: &mut DbConnection, event: &Event, payload: &Value) -> QueryResult<()> {
+    let (Some(booking_id), Some(customer_id)) =
+        (text(payload, "booking_id"), text(payload, "customer_id"))
+    else {
+        return Ok(());
+    };
+    let at = event.created_at;
+    let version = payload
+        .get("version")
+        .and_then(Value::as_i64)
+        .map(|v| v as i32);
+    let mut planned = Vec::new();
+    match event.event_type.as_str() {
+        "booking.created" | "booking.rescheduled" => {
+            let first = if event.event_type == "booking.created" {
+                Kind::Confirmation
+            } else {
+                skip_scheduled(
+                    conn,
+                    &booking_id,
+                    &[Kind::Reminder, Kind::Change],
+                    "moved",
+                    at,
+                )?;
+                Kind::Change
+            };
+            planned.push(Planned {
+                kind: first,
+                rule_minutes: None,
+                due_at: at,
+                detail: None,
+                skipped: None,
+            });
+            let start = payload
+                .get("start")
+                .and_then(Value::as_str)
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|s| s.with_timezone(&Utc));
+            let rules: Option<String> = match text(payload, "service_id") {
+                Some(service) => services::table
+                    .filter(services::id.eq(service))
+                    .select(services::reminders)
+                    .first(conn)
+                    .optional()?,
+                None => None,
+            };
+            if let (Some(start), Some(rules)) = (start, rules) {
+                for minutes in parse_reminders(&rules) {
+                    let due = reminder_due(start, minutes).naive_utc();
+                    planned.push(Planned {
+                        kind: Kind::Reminder,
+                        rule_minutes: Some(minutes as i32),
+                        due_at: due.max(at),
+                        detail: None,
+                        // Booked too close to the start for this rule: the
+                        // confirmation says it all; recorded, not dropped.
+                        skipped: (due <= at).then_some("too_late"),
+                    });
+                }
+            }
+        }
+        "booking.cancelled" => {
+            skip_scheduled(
+                conn,
+                &booking_id,
+                &[Kind::Reminder, Kind::Confirmation, Kind::Change],
+                "cancelled",
+                at,
+            )?;
+            planned.push(Planned {
+                kind: Kind::Cancellation,
+                rule_minutes: None,
+                due_at: at,
+                detail: None,
+                skipped: None,
+            });
+        }
+        "feedback.requested" => {
+            let detail = text(payload, "token")
+                .map(|t| serde_json::json!({"feedback_token": t}).to_string());
+            planned.push(Planned {
+                kind: Kind::FollowUp,
+                rule_minutes: None,
+                due_at: at,
+                detail,
+                skipped: None,
+            });
+        }
+        _ => {}
+    }
+    for p in planned {
+        let dedupe_key = format!(
+            "{booking_id}:{}:{}:{}",
+            p.kind.as_str(),
+            p.rule_minutes.unwrap_or(0),
+            version.unwrap_or(0)
+        );
+        let exists: i64 = notifications::table
+            .filter(notifications::dedupe_key.eq(&dedupe_key))
+            .count()
+            .get_result(conn)?;
+        if exists > 0 {
+            continue;
+        }
+        diesel::insert_into(notifications::table)
+            .values(Notification {
+                id: new_id("ntf"),
+                business_id: event.business_id.clone(),
+                customer_id: customer_id.clone(),
+                booking_id: Some(booking_id.clone()),
+                kind: p.kind.as_str().into(),
+                rule_minutes: p.rule_minutes,
+                booking_version: version,
+                dedupe_key,
+                detail: p.detail,
+                state: if p.skipped.is_some() {
+                    "skipped"
+                } else {
+                    "scheduled"
+                }
+                .into(),
+                reason: p.skipped.map(str::to_owned),
+                channel: None,
+                recipient: None,
+                due_at: p.due_at,
+                attempts: 0,
+                claimed_until: None,
+                sent_at: None,
+                created_at: at,
+                updated_at: at,
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Marks what is still scheduled for a booking as skipped, so the list tells
+/// the truth at once (the send-time check would skip them anyway).
+fn skip_scheduled(
+    conn: &mut DbConnection,
+    booking_id: &str,
+    kinds: &[Kind],
+    reason: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    diesel::update(
+        notifications::table
+            .filter(notifications::booking_id.eq(booking_id))
+            .filter(notifications::state.eq("scheduled"))
+            .filter(notifications::kind.eq_any(kinds)),
+    )
+    .set((
+        notifications::state.eq("skipped"),
+        notifications::reason.eq(reason),
+        notifications::updated_at.eq(at),
+    ))
+    .execute(conn)
+}
+
+/// A customer's notifications, oldest first.
+pub fn list_for_customer(
+    conn: &mut DbConnection,
+    business: &str,
+    customer: &str,
+    page: &PageRequest,
+) -> Result<Vec<Notification>, AppError> {
+    super::customers::find(conn, business, customer)?;
+    let mut query = notifications::table
+        .filter(notifications::business_id.eq(business))
+        .filter(notifications::customer_id.eq(customer))
+        .select(Notification::as_select())
+        .order(notifications::id.asc())
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(after) = &page.after {
+        query = query.filter(notifications::id.gt(after.clone()));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Moves a merged-away customer's notifications to the survivor.
+pub fn move_customer(conn: &mut DbConnection, from: &str, to: &str) -> QueryResult<usize> {
+    diesel::update(notifications::table.filter(notifications::customer_id.eq(from)))
+        .set(notifications::customer_id.eq(to))
+        .execute(conn)
+}
+
+/// How long a claim lasts: longer than a send's timeout.
+pub const CLAIM_FOR: Duration = Duration::seconds(60);
+
+/// Claims due notifications; ids, oldest due first.
+pub fn claim_due(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<String>, AppError> {
+    let at = now.naive_utc();
+    Ok(write_transaction(conn, |conn| {
+        db::claim_due(
+            conn,
+            "notifications",
+            "due_at",
+            "state = 'scheduled'",
+            at,
+            at + CLAIM_FOR,
+            limit,
+        )
+    })?)
+}
+
+/// What became of one notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sent {
+    Sent,
+    Skipped(String),
+    Retried,
+    Failed,
+    /// No longer scheduled when we came to it (cancelled meanwhile).
+    Gone,
+}
+
+fn set_state(
+    conn: &mut DbConnection,
+    id: &str,
+    state: &str,
+    reason: Option<&str>,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(notifications::table.filter(notifications::id.eq(id)))
+        .set((
+            notifications::state.eq(state),
+            notifications::reason.eq(reason),
+            notifications::claimed_until.eq(None::<NaiveDateTime>),
+            notifications::updated_at.eq(at),
+        ))
+        .execute(conn)
+}
+
+/// Sends one claimed notification if it is still true. The booking's row
+/// stays locked from the last look until the state is written, so a cancel
+/// or move that commits first is seen, and one that comes later waits for
+/// the message that was true when it went. The send happens inside that
+/// transaction: if the commit then fails the row stays scheduled and is sent
+/// again (at least once, never for a booking that changed first).
+pub fn send_one(
+    conn: &mut DbConnection,
+    id: &str,
+    now: DateTime<Utc>,
+    sender: &dyn Sender,
+) -> Result<Sent, AppError> {
+    let at = now.naive_utc();
+    write_transaction(conn, |conn| {
+        let Some(n) = notifications::table
+            .filter(notifications::id.eq(id))
+            .select(Notification::as_select())
+            .first(conn)
+            .optional()?
+        else {
+            return Ok(Sent::Gone);
+        };
+        if let Some(booking_id) = &n.booking_id {
+            db::lock_booking(conn, booking_id)?;
+        }
+        // Re-read after the lock: a cancel that committed meanwhile skipped it.
+        let state: String = notifications::table
+            .filter(notifications::id.eq(id))
+            .select(notifications::state)
+            .first(conn)?;
+        if state != "scheduled" {
+            return Ok(Sent::Gone);
+        }
+        let Some(kind) = Kind::parse(&n.kind) else {
+            tracing::error!(notification = %n.id, kind = %n.kind, "unknown stored notification kind");
+            set_state(conn, id, "failed", Some("unknown_kind"), at)?;
+            return Ok(Sent::Failed);
+        };
+        let Some(booking_id) = &n.booking_id else {
+            set_state(conn, id, "skipped", Some("no_booking"), at)?;
+            return Ok(Sent::Skipped("no_booking".into()));
+        };
+        let booking = super::bookings::find(conn, &n.business_id, booking_id, None)?;
+        let booking_now = BookingNow {
+            status: &booking.status,
+            version: booking.version,
+            starts_at: booking.starts_at.and_utc(),
+        };
+        if let Err(reason) = still_true(kind, n.booking_version, &booking_now, now) {
+            set_state(conn, id, "skipped", Some(reason), at)?;
+            return Ok(Sent::Skipped(reason.into()));
+        }
+        let customer = super::customers::find(conn, &n.business_id, &booking.customer_id)?;
+        let reach = Reach {
+            email: customer.email.as_deref(),
+            phone: customer.phone.as_deref(),
+            preferred: customer
+                .preferred_channel
+                .as_deref()
+                .and_then(ContactPreference::parse),
+            email_sender: sender.sends_email(),
+            text_sender: sender.sends_text(),
+        };
+        let (channel, recipient) = match choose_channel(&reach) {
+            Ok(choice) => choice,
+            Err(reason) => {
+                set_state(conn, id, "skipped", Some(reason), at)?;
+                return Ok(Sent::Skipped(reason.into()));
+            }
+        };
+        let service = super::services::find(conn, &n.business_id, &booking.service_id)?;
+        let location = super::locations::find(conn, &n.business_id, &booking.location_id)?;
+        let business = super::businesses::find(conn, &n.business_id)?
+            .ok_or_else(|| AppError::not_found("business"))?;
+        let token = n
+            .detail
+            .as_deref()
+            .and_then(|d| serde_json::from_str::<Value>(d).ok())
+            .and_then(|d| {
+                d.get("feedback_token")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            });
+        let link = token.map(|t| sender.feedback_link(&t));
+        let message = render(
+            kind,
+            &Facts {
+                business: &business.name,
+                customer: &customer.name,
+                service: &service.row.name,
+                location: &location.name,
+                reference: &booking.reference,
+                starts_at: booking.starts_at.and_utc(),
+                zone: parse_time_zone(&location.timezone).unwrap_or(chrono_tz::UTC),
+                feedback_link: link.as_deref(),
+            },
+        );
+        let recipient = recipient.to_owned();
+        let outcome = sender.send(channel, &recipient, &message);
+        let attempts = n.attempts + 1;
+        let sent = match &outcome {
+            Ok(()) => Sent::Sent,
+            Err(_) if attempts >= MAX_ATTEMPTS => Sent::Failed,
+            Err(_) => Sent::Retried,
+        };
+        let state = match sent {
+            Sent::Sent => "sent",
+            Sent::Failed => "failed",
+            _ => "scheduled",
+        };
+        // Back off a minute, then four, before the last try.
+        let due_at = match sent {
+            Sent::Retried => at + Duration::minutes(4_i64.pow(attempts as u32 - 1)),
+            _ => n.due_at,
+        };
+        diesel::update(notifications::table.filter(notifications::id.eq(id)))
+            .set((
+                notifications::state.eq(state),
+                notifications::reason.eq(outcome.as_ref().err()),
+                notifications::channel.eq(Some(channel.as_str())),
+                notifications::recipient.eq(Some(&recipient)),
+                notifications::attempts.eq(attempts),
+                notifications::due_at.eq(due_at),
+                notifications::claimed_until.eq(None::<NaiveDateTime>),
+                notifications::sent_at.eq((sent == Sent::Sent).then_some(at)),
+                notifications::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+        Ok(sent)
+    })
+}

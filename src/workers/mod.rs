@@ -1,0 +1,92 @@
+//! Background work started by `serve`: delivering webhooks, sending customer
+//! notifications, settling lapsed holds so their `hold.expired` events are
+//! written even when nobody books near them, and pruning idempotency records
+//! past their day. Each job with real work has a `run_once` that tests drive
+//! with their own clock.
+
+pub mod notifications;
+pub mod senders;
+pub mod webhooks;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+
+use crate::db::DbPool;
+
+/// Every `every`, marks lapsed holds expired and writes their events. Reads
+/// already ignore lapsed holds, so this only makes the record complete.
+pub async fn sweep_lapsed_holds(pool: web::Data<DbPool>, every: Duration) {
+    loop {
+        actix_web::rt::time::sleep(every).await;
+        let result = crate::db::blocking(&pool, |conn| {
+            crate::store::holds::expire_all_lapsed(conn, chrono::Utc::now())
+        })
+        .await;
+        match result {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "settled lapsed holds"),
+            Err(error) => tracing::warn!(%error, "hold sweep failed; will retry"),
+        }
+    }
+}
+
+/// Every `every`, deletes idempotency records older than their 24 h. Claims
+/// already ignore such records; this only keeps the table small.
+pub async fn prune_idempotency_records(pool: web::Data<DbPool>, every: Duration) {
+    loop {
+        actix_web::rt::time::sleep(every).await;
+        let result = crate::db::blocking(&pool, |conn| {
+            Ok(crate::store::idempotency::prune(conn, crate::store::now())?)
+        })
+        .await;
+        match result {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(pruned = n, "pruned idempotency records"),
+            Err(error) => tracing::warn!(%error, "idempotency prune failed; will retry"),
+        }
+    }
+}
+
+/// Delivers due webhooks: a pass every `every`, or at once after a full one.
+pub async fn deliver_webhooks(
+    pool: web::Data<DbPool>,
+    outbound: Arc<webhooks::Outbound>,
+    every: Duration,
+) {
+    loop {
+        let outbound = outbound.clone();
+        let result = crate::db::blocking(&pool, move |conn| {
+            webhooks::run_once(conn, chrono::Utc::now(), &outbound)
+        })
+        .await;
+        match result {
+            Ok(n) if n as i64 >= webhooks::BATCH => continue,
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "webhook pass failed; will retry"),
+        }
+        actix_web::rt::time::sleep(every).await;
+    }
+}
+
+/// Sends due notifications: a pass every `every`, or at once after a full one.
+pub async fn send_notifications(
+    pool: web::Data<DbPool>,
+    senders: Arc<senders::Senders>,
+    every: Duration,
+) {
+    loop {
+        let senders = senders.clone();
+        let result = crate::db::blocking(&pool, move |conn| {
+            notifications::run_once(conn, chrono::Utc::now(), senders.as_ref())
+        })
+        .await;
+        match result {
+            Ok(pass) if pass.total() as i64 >= notifications::BATCH => continue,
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "notification pass failed; will retry"),
+        }
+        actix_web::rt::time::sleep(every).await;
+    }
+}

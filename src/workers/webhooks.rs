@@ -1,0 +1,146 @@
+//! The webhook worker: claims due deliveries, sends each with its Standard
+//! Webhooks headers, and records the attempt. `run_once` is one pass, for
+//! `serve`'s loop and for tests with their own clock.
+
+use std::io::Read;
+use std::net::ToSocketAddrs;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use crate::db::DbConnection;
+use crate::domain::webhooks::{is_public, parse_destination, signature_header};
+use crate::error::AppError;
+use crate::store::webhooks::{self, AttemptResult, Delivery, Subscription};
+
+/// How long an endpoint has to answer.
+pub const TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Deliveries one pass claims; a full pass is followed by another at once.
+pub const BATCH: i64 = 50;
+
+/// The characters of an endpoint's answer kept with the attempt.
+const SNIPPET: u64 = 512;
+
+/// Sends deliveries over HTTP(S).
+pub struct Outbound {
+    agent: ureq::Agent,
+    allow_private: bool,
+}
+
+impl Outbound {
+    /// `allow_private` lets deliveries reach loopback and private addresses
+    /// (development and tests); production leaves it off.
+    pub fn new(allow_private: bool) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(TIMEOUT))
+            .http_status_as_error(false)
+            // A redirect could point us anywhere, past the address check.
+            .max_redirects(0)
+            .user_agent("slotwise-webhooks/1")
+            .build()
+            .into();
+        Self {
+            agent,
+            allow_private,
+        }
+    }
+
+    /// Refuses a host that resolves to an address we must not reach.
+    fn check_address(&self, url: &str) -> Result<(), String> {
+        let destination = parse_destination(url)?;
+        if self.allow_private {
+            return Ok(());
+        }
+        let addresses = (destination.host.as_str(), destination.port)
+            .to_socket_addrs()
+            .map_err(|e| format!("cannot resolve {}: {e}", destination.host))?;
+        for address in addresses {
+            if !is_public(address.ip()) {
+                return Err(format!(
+                    "refused: {} resolves to the private address {}",
+                    destination.host,
+                    address.ip()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// One attempt: sign with every live secret, post, and read what came back.
+    pub fn attempt(&self, delivery: &Delivery, sub: &Subscription) -> AttemptResult {
+        let started = Instant::now();
+        let elapsed = |started: Instant| started.elapsed().as_millis().min(i32::MAX as u128) as i32;
+        if let Err(error) = self.check_address(&sub.url) {
+            return AttemptResult {
+                status: None,
+                error: Some(error),
+                duration_ms: 0,
+                snippet: None,
+                retry_after: None,
+            };
+        }
+        // The signed timestamp is the real clock's: receivers refuse old ones.
+        let now = Utc::now();
+        let signature = signature_header(
+            &sub.signing_secrets(now.naive_utc()),
+            &delivery.event_id,
+            now.timestamp(),
+            &delivery.body,
+        );
+        let sent = self
+            .agent
+            .post(&sub.url)
+            .header("webhook-id", &delivery.event_id)
+            .header("webhook-timestamp", now.timestamp().to_string())
+            .header("webhook-signature", signature)
+            .content_type("application/json")
+            .send(delivery.body.as_str());
+        match sent {
+            Ok(mut response) => {
+                let status = response.status().as_u16();
+                let retry_after = response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<i64>().ok());
+                let mut bytes = Vec::new();
+                let _ = response
+                    .body_mut()
+                    .as_reader()
+                    .take(SNIPPET)
+                    .read_to_end(&mut bytes);
+                let snippet = String::from_utf8_lossy(&bytes).into_owned();
+                AttemptResult {
+                    status: Some(status),
+                    error: None,
+                    duration_ms: elapsed(started),
+                    snippet: (!snippet.is_empty()).then_some(snippet),
+                    retry_after,
+                }
+            }
+            Err(error) => AttemptResult {
+                status: None,
+                error: Some(error.to_string()),
+                duration_ms: elapsed(started),
+                snippet: None,
+                retry_after: None,
+            },
+        }
+    }
+}
+
+/// One pass: claim what is due at `now`, attempt each, record each. Returns
+/// how many attempts were made.
+pub fn run_once(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    outbound: &Outbound,
+) -> Result<usize, AppError> {
+    let claimed = webhooks::claim_due(conn, now, BATCH)?;
+    for (delivery, sub) in &claimed {
+        let result = outbound.attempt(delivery, sub);
+        webhooks::record_attempt(conn, delivery, &result, now, rand::random::<f64>())?;
+    }
+    Ok(claimed.len())
+}
