@@ -83,6 +83,7 @@ impl Application {
             web::Data::new(api::strangers::StrangerLimits::new(settings.online.clone()));
         let cors_origins = settings.online.cors_origins.clone();
         let known_businesses = web::Data::new(api::auth::KnownBusinesses::default());
+        let notify = web::Data::new(settings.notify.clone());
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(pool.clone())
@@ -92,6 +93,7 @@ impl Application {
                 .app_data(booking_settings.clone())
                 .app_data(contact_rules.clone())
                 .app_data(known_businesses.clone())
+                .app_data(notify.clone())
                 .wrap(middleware::from_fn(
                     api::idempotency::honour_idempotency_keys,
                 ))

@@ -236,6 +236,20 @@ impl AppError {
         e
     }
 
+    /// 422 `destination_refused`: a webhook URL leads to an address slotwise
+    /// must not call (loopback, private networks), or cannot be resolved.
+    pub fn destination_refused(detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        let mut e = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "destination_refused",
+            "Destination refused",
+            detail.clone(),
+        );
+        e.errors = Some(BTreeMap::from([("url".to_owned(), detail)]));
+        e
+    }
+
     /// 409 with a caller-chosen stable code.
     pub fn conflict(code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, title, detail)

@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod intents;
 pub mod interactions;
 pub mod locations;
+pub mod notifications;
 pub mod openapi;
 pub mod public;
 pub mod reports;
@@ -24,6 +25,7 @@ pub mod resources;
 pub mod services;
 pub mod strangers;
 pub mod text_input;
+pub mod webhooks;
 
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -57,6 +59,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(reports::routes)
         .configure(business::routes)
         .configure(public::routes)
+        .configure(webhooks::routes)
+        .configure(notifications::routes)
         .default_service(web::to(|| async {
             AppError::route_not_found().into_response()
         }));

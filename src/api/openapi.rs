@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 use super::idempotency::IdempotencyDocs;
 use super::{
     availability, bookings, business, customers, events, feedback, health, holds, intents,
-    interactions, locations, public, reports, resources, services,
+    interactions, locations, notifications, public, reports, resources, services, webhooks,
 };
 use crate::error;
 
@@ -74,6 +74,7 @@ use crate::error;
         customers::update_note,
         customers::get_timeline,
         customers::merge_customer,
+        notifications::list_notifications,
         intents::list_intents,
         intents::create_intent,
         intents::get_intent,
@@ -89,6 +90,16 @@ use crate::error;
         reports::contacts_report,
         reports::feedback_report,
         reports::bookings_report,
+        webhooks::list_webhooks,
+        webhooks::create_webhook,
+        webhooks::get_webhook,
+        webhooks::update_webhook,
+        webhooks::delete_webhook,
+        webhooks::rotate_webhook_secret,
+        webhooks::list_deliveries,
+        webhooks::test_webhook,
+        webhooks::replay_webhook,
+        webhooks::retry_delivery,
     ),
     components(
         schemas(error::Problem),
@@ -114,6 +125,7 @@ use crate::error;
         (name = "customers", description = "Customer profiles, caller context, notes, timeline and merges"),
         (name = "contacts", description = "Contact reasons (intents), assisted contacts (interactions) and the business settings they use"),
         (name = "feedback", description = "Feedback after a completed visit"),
+        (name = "webhooks", description = "Signed Standard Webhooks from the outbox: subscriptions, deliveries, every attempt, tests, replays"),
         (name = "reports", description = "Contacts and their cost, satisfaction, and bookings"),
     )
 )]

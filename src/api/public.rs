@@ -17,12 +17,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/public/businesses/{slug}", web::get().to(get_profile))
         .route("/book/{slug}", web::get().to(booking_page))
         .route("/manage", web::get().to(manage_page))
+        .route("/feedback", web::get().to(feedback_page))
         .route("/widget.js", web::get().to(widget_script));
 }
 
 const WIDGET_JS: &str = include_str!("../../assets/widget.js");
 const BOOK_HTML: &str = include_str!("../../assets/book.html");
 const MANAGE_HTML: &str = include_str!("../../assets/manage.html");
+const FEEDBACK_HTML: &str = include_str!("../../assets/feedback.html");
 
 /// Opening hours of one weekday: the union of the hours its resources work.
 #[derive(Debug, Serialize, ToSchema)]
@@ -190,6 +192,13 @@ pub async fn booking_page(slug: web::Path<String>) -> HttpResponse {
 /// The page a `manage_token` opens (`/manage#token=…&booking=…`).
 pub async fn manage_page() -> HttpResponse {
     page(MANAGE_HTML.to_owned())
+}
+
+/// The survey page a feedback link opens (`/feedback#token=fbt_…`, sent after
+/// a completed visit). Served by the API itself so the link works without a
+/// separate website; the token stays in the fragment, never in a server log.
+pub async fn feedback_page() -> HttpResponse {
+    page(FEEDBACK_HTML.to_owned())
 }
 
 /// The embeddable widget: `<script src="…/widget.js" data-business="slug">`.

@@ -46,32 +46,17 @@ impl Outbound {
         }
     }
 
-    /// Refuses a host that resolves to an address we must not reach.
-    fn check_address(&self, url: &str) -> Result<(), String> {
-        let destination = parse_destination(url)?;
-        if self.allow_private {
-            return Ok(());
-        }
-        let addresses = (destination.host.as_str(), destination.port)
-            .to_socket_addrs()
-            .map_err(|e| format!("cannot resolve {}: {e}", destination.host))?;
-        for address in addresses {
-            if !is_public(address.ip()) {
-                return Err(format!(
-                    "refused: {} resolves to the private address {}",
-                    destination.host,
-                    address.ip()
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// One attempt: sign with every live secret, post, and read what came back.
-    pub fn attempt(&self, delivery: &Delivery, sub: &Subscription) -> AttemptResult {
+    /// One attempt: sign with every secret live at `at`, post, and read what
+    /// came back.
+    pub fn attempt(
+        &self,
+        delivery: &Delivery,
+        sub: &Subscription,
+        at: DateTime<Utc>,
+    ) -> AttemptResult {
         let started = Instant::now();
         let elapsed = |started: Instant| started.elapsed().as_millis().min(i32::MAX as u128) as i32;
-        if let Err(error) = self.check_address(&sub.url) {
+        if let Err(error) = check_address(&sub.url, self.allow_private) {
             return AttemptResult {
                 status: None,
                 error: Some(error),
@@ -80,10 +65,12 @@ impl Outbound {
                 retry_after: None,
             };
         }
-        // The signed timestamp is the real clock's: receivers refuse old ones.
+        // The signed timestamp is the real clock's (receivers refuse old
+        // ones); which secrets sign is the worker's clock's, as every other
+        // decision of the pass.
         let now = Utc::now();
         let signature = signature_header(
-            &sub.signing_secrets(now.naive_utc()),
+            &sub.signing_secrets(at.naive_utc()),
             &delivery.event_id,
             now.timestamp(),
             &delivery.body,
@@ -130,6 +117,30 @@ impl Outbound {
     }
 }
 
+/// Refuses a URL whose host resolves to an address we must not reach
+/// (loopback, private, link-local…) unless `allow_private`. Checked when a
+/// subscription is saved and again before every attempt, since what a name
+/// resolves to can change.
+pub fn check_address(url: &str, allow_private: bool) -> Result<(), String> {
+    let destination = parse_destination(url)?;
+    if allow_private {
+        return Ok(());
+    }
+    let addresses = (destination.host.as_str(), destination.port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {}: {e}", destination.host))?;
+    for address in addresses {
+        if !is_public(address.ip()) {
+            return Err(format!(
+                "{} resolves to the private address {}; webhooks go to public addresses only",
+                destination.host,
+                address.ip()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// One pass: claim what is due at `now`, attempt each, record each. Returns
 /// how many attempts were made.
 pub fn run_once(
@@ -139,7 +150,7 @@ pub fn run_once(
 ) -> Result<usize, AppError> {
     let claimed = webhooks::claim_due(conn, now, BATCH)?;
     for (delivery, sub) in &claimed {
-        let result = outbound.attempt(delivery, sub);
+        let result = outbound.attempt(delivery, sub, now);
         webhooks::record_attempt(conn, delivery, &result, now, rand::random::<f64>())?;
     }
     Ok(claimed.len())

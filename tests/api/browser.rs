@@ -2,15 +2,19 @@
 //! SQLite database with the demo business, then runs `tests/browser/run.mjs`
 //! (playwright-core driving Debian's headless Chromium) against it: the hosted
 //! page, the widget on another origin, the manage page, two browsers and one
-//! slot, the hold cap. Skipped with a message where Node, Chromium or the
-//! test's npm packages are missing, unless `SLOTWISE_TEST_REQUIRE_BROWSER=1`
-//! (as CI sets). Screenshots land in `target/browser-screenshots`.
+//! slot, the hold cap, and the survey page a completed visit links to (an
+//! agent token lets the script book and complete that visit). Skipped with a
+//! message where Node, Chromium or the test's npm packages are missing, unless
+//! `SLOTWISE_TEST_REQUIRE_BROWSER=1` (as CI sets). Screenshots land in
+//! `target/browser-screenshots`.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::harness::SECRET;
+use slotwise::api::auth::Role;
+
+use crate::harness::{test_keys, SECRET};
 
 fn missing_parts(root: &Path) -> Vec<&'static str> {
     let mut missing = Vec::new();
@@ -71,11 +75,21 @@ fn a_stranger_books_reschedules_and_cancels_in_a_real_browser() {
     };
     std::thread::spawn(move || lines.for_each(drop));
     let screenshots = root.join("target/browser-screenshots");
+    let staff = test_keys()
+        .mint(
+            slotwise::demo::DEMO_BUSINESS_ID,
+            Role::Agent,
+            "browser-test",
+            "",
+            30,
+        )
+        .unwrap();
     let output = Command::new("node")
         .arg("run.mjs")
         .current_dir(root.join("tests/browser"))
         .env("SLOTWISE_BASE", &base)
         .env("SLOTWISE_SLUG", slotwise::demo::DEMO_SLUG)
+        .env("SLOTWISE_STAFF_TOKEN", &staff)
         .env("SCREENSHOT_DIR", &screenshots)
         .output()
         .unwrap();

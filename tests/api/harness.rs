@@ -286,6 +286,14 @@ pub fn serve_online(pool: DbPool, online: slotwise::config::OnlineSettings) -> R
     serve_with(settings, pool, test_keys())
 }
 
+/// Serves the application over `pool` with these notification settings
+/// (whether webhooks may reach private addresses, senders).
+pub fn serve_notify(pool: DbPool, notify: slotwise::config::NotifySettings) -> RunningServer {
+    let mut settings = test_settings("unused".into());
+    settings.notify = notify;
+    serve_with(settings, pool, test_keys())
+}
+
 fn test_settings(database_url: String) -> Settings {
     Settings {
         database_url,

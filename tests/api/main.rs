@@ -18,5 +18,7 @@ mod memory;
 mod memory_access;
 mod online;
 mod races;
+mod receiver;
 mod schema;
 mod shop;
+mod webhooks;

@@ -1,4 +1,5 @@
-// Browser tests of the booking page, the embeddable widget and the manage page.
+// Browser tests of the booking page, the embeddable widget, the manage page
+// and the survey page.
 //
 //   cd tests/browser && npm ci && SLOTWISE_BASE=http://127.0.0.1:18181 node run.mjs
 //
@@ -16,6 +17,11 @@
 // Environment:
 //   SLOTWISE_BASE    the server (default http://127.0.0.1:18181)
 //   SLOTWISE_SLUG    the business slug (default northside)
+//   SLOTWISE_STAFF_TOKEN
+//                    an agent token of that business, for test 12, which books
+//                    and completes a past visit to get a feedback token
+//                    (`slotwise token --business biz_demo --role agent`);
+//                    without it test 12 is skipped
 //   SCREENSHOT_DIR   if set: a PNG per failed test and per step of the happy path
 //   CHROMIUM_PATH    default /usr/bin/chromium (Debian's)
 //   SLOTWISE_TESTS   optional comma-separated list of test numbers to run
@@ -34,6 +40,7 @@ import { chromium } from 'playwright-core';
 const require = createRequire(import.meta.url);
 const BASE = (process.env.SLOTWISE_BASE || 'http://127.0.0.1:18181').replace(/\/+$/, '');
 const SLUG = process.env.SLOTWISE_SLUG || 'northside';
+const STAFF_TOKEN = process.env.SLOTWISE_STAFF_TOKEN || '';
 const SHOTS = process.env.SCREENSHOT_DIR || '';
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ONLY = (process.env.SLOTWISE_TESTS || '')
@@ -571,6 +578,140 @@ test(11, 'an unknown business and a bare manage link are explained in words', as
   const err3 = await visibleError(page);
   check(/no longer valid|could not find this booking/i.test(err3), `bad token: "${err3}"`);
   await noRawJson(page);
+});
+
+// ------------------------------------------------------------------ the survey page
+
+/** Staff API call with SLOTWISE_STAFF_TOKEN; resolves {status, body}. */
+async function staffApi(method, url, body) {
+  const res = await fetch(`${BASE}${url}`, {
+    method,
+    headers: { authorization: `Bearer ${STAFF_TOKEN}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(STEP_MS),
+  });
+  const text = await res.text();
+  let parsed = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch (_) {
+    parsed = text;
+  }
+  return { status: res.status, body: parsed };
+}
+
+/**
+ * A haircut on a recent past weekday, walked to completed, and the token of
+ * the feedback request its completion opens (as the feedback.requested
+ * event carries it to the notification that links to /feedback).
+ */
+async function completedVisitToken() {
+  let booking = null;
+  const refused = [];
+  for (let back = 1; back <= 14 && !booking; back++) {
+    const day = addDays(todayIn('UTC'), -back);
+    const weekday = new Date(`${day}T00:00:00Z`).getUTCDay();
+    if (weekday === 0 || weekday === 6) continue; // 10:00 UTC is inside the demo's weekday hours in both GMT and BST
+    const r = await staffApi('POST', '/v1/bookings', {
+      service_id: HAIRCUT,
+      start: `${day}T10:00:00Z`,
+      customer: { name: 'Survey Taker', email: `survey${Date.now()}@example.com` },
+      override: { rules: ['min_notice'], reason: 'entered after the visit (browser test)' },
+    });
+    if (r.status === 201) booking = r.body;
+    else refused.push(`${day}: ${r.status} ${r.body && r.body.code}`);
+  }
+  check(booking, `no past visit could be booked: ${refused.join('; ')}`);
+  for (const step of ['check-in', 'start', 'complete']) {
+    const r = await staffApi('POST', `/v1/bookings/${booking.id}/${step}`, {});
+    check(r.status === 200, `${step} of ${booking.id} answered ${r.status}: ${JSON.stringify(r.body)}`);
+  }
+  const events = await staffApi('GET', '/v1/events?type=feedback.requested&limit=200');
+  check(events.status === 200, `GET /v1/events answered ${events.status}`);
+  const event = events.body.data.find((e) => e.data && e.data.booking_id === booking.id);
+  check(event && /^fbt_/.test(event.data.token || ''), `no feedback.requested event with a token for ${booking.id}`);
+  return event.data.token;
+}
+
+async function waitSurveyStep(page, step) {
+  try {
+    await page.locator(`${sel('root')}[data-step="${step}"]`).waitFor({ timeout: STEP_MS });
+  } catch (_) {
+    const now = await page.locator(sel('root')).getAttribute('data-step', { timeout: 1000 }).catch(() => 'no page');
+    const err = (await page.locator(sel('error')).textContent().catch(() => '')).trim();
+    throw new Failure(`survey: expected step "${step}", still at "${now}"${err ? ` (page says: ${err})` : ''}`);
+  }
+}
+
+const focusedId = (page) => page.evaluate(() => document.activeElement && document.activeElement.id);
+
+test(12, 'the survey link: answered with the keyboard once, refused the second time', async ({ newPage }) => {
+  if (!STAFF_TOKEN) return 'SKIP SLOTWISE_STAFF_TOKEN is not set (an agent token of the business: slotwise token --business biz_demo --role agent)';
+  const token = await completedVisitToken();
+  const problems = [];
+
+  const page = await newPage();
+  await page.goto(`${BASE}/feedback`);
+  await waitSurveyStep(page, 'fatal');
+  const bare = await page.locator(sel('error')).textContent();
+  check(/full survey link/i.test(bare), `bare survey page: "${bare}"`);
+
+  await page.goto(`${BASE}/feedback#token=${encodeURIComponent(token)}`);
+  await page.reload(); // a fragment-only change does not reload the page
+  await waitSurveyStep(page, 'form');
+  if (axeSource) problems.push(...(await runAxe(page, 'survey form')));
+  // One Tab stop per scale, then the comment and the button.
+  const stops = [];
+  for (let i = 0; i < 4; i++) {
+    await page.keyboard.press('Tab');
+    stops.push(await focusedId(page));
+  }
+  check(stops.join(' ') === 'nps-0 effort-1 comment submit', `Tab visits ${stops.join(', ')}`);
+  await page.keyboard.press('Enter'); // nothing chosen yet: said so, at the first question
+  await page.locator(sel('field-error')).first().waitFor({ state: 'visible' });
+  check((await focusedId(page)) === 'nps-0', `after the refused submit, focus is on "${await focusedId(page)}"`);
+  const npsError = await page.locator('#nps-error').textContent();
+  check(/0 to 10/.test(npsError), `no "0 to 10" on the first question: "${npsError}"`);
+  if (axeSource) problems.push(...(await runAxe(page, 'survey field errors')));
+  for (let i = 0; i < 9; i++) await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Space');
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('Quick and friendly.');
+  const picked = await page.evaluate(() => ({
+    nps: (document.querySelector('input[name="nps"]:checked') || {}).value,
+    effort: (document.querySelector('input[name="effort"]:checked') || {}).value,
+  }));
+  check(picked.nps === '9' && picked.effort === '2', `the keys chose nps ${picked.nps} and effort ${picked.effort}`);
+  check((await page.locator(sel('field-error')).allTextContents()).join('') === '', 'the field errors stay after answering');
+  await shot(page, 'survey-1-answered');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  await waitSurveyStep(page, 'done');
+  check(await page.locator(sel('thanks')).isVisible(), 'no thank-you shown');
+  check(/thank you/i.test(await page.locator(sel('thanks')).textContent()), 'the thank-you says no thank you');
+  check((await focusedId(page)) === 'thanks-title', 'focus did not move to the thank-you');
+  if (axeSource) problems.push(...(await runAxe(page, 'survey thanks')));
+  await shot(page, 'survey-2-thanks');
+
+  // The same link again, on a phone: the API refuses, and the page says its words.
+  const phone = await newPage({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+  await phone.goto(`${BASE}/feedback#token=${encodeURIComponent(token)}`);
+  await waitSurveyStep(phone, 'form');
+  await noHorizontalScroll(phone, 'survey form');
+  await phone.locator('.pick').filter({ has: phone.locator('#nps-10') }).tap();
+  await phone.locator('.pick').filter({ has: phone.locator('#effort-1') }).tap();
+  await phone.locator(sel('submit')).tap();
+  await waitSurveyStep(phone, 'refused');
+  const refusal = (await phone.locator(sel('error')).textContent()).trim();
+  check(/This visit has feedback already/.test(refusal), `a second answer shows "${refusal}"`);
+  check(!/[{}]|"code"|urn:slotwise/.test(refusal), `the refusal shows raw JSON: ${refusal}`);
+  check(!(await phone.locator(sel('form')).isVisible()), 'the form is still offered after the refusal');
+  await noHorizontalScroll(phone, 'survey refused');
+  if (axeSource) problems.push(...(await runAxe(phone, 'survey refused')));
+  await shot(phone, 'survey-3-refused-375');
+  check(problems.length === 0, problems.join('; '));
 });
 
 test(5, 'the hold cap shows a clear rate-limit sentence', async ({ newPage }) => {
