@@ -120,14 +120,13 @@ pub fn still_true(
 ) -> Result<(), &'static str> {
     let moved = planned_version.is_some_and(|v| v != booking.version);
     match kind {
-        Kind::Confirmation => match booking.status {
-            "cancelled" => Err("cancelled"),
-            _ => Ok(()),
-        },
+        Kind::Confirmation | Kind::Change if booking.status == "cancelled" => Err("cancelled"),
         // A later change supersedes this one (and has its own message).
-        Kind::Change if booking.status == "cancelled" => Err("cancelled"),
         Kind::Change if moved => Err("superseded"),
-        Kind::Change => Ok(()),
+        // Nothing to confirm once the time has come: a visit entered after
+        // the fact, or a walk-in served on the spot.
+        Kind::Confirmation | Kind::Change if booking.starts_at <= now => Err("too_late"),
+        Kind::Confirmation | Kind::Change => Ok(()),
         Kind::Cancellation if booking.status == "cancelled" => Ok(()),
         Kind::Cancellation => Err("no_longer_cancelled"),
         Kind::Reminder if booking.status == "cancelled" => Err("cancelled"),
@@ -309,6 +308,20 @@ mod tests {
         assert_eq!(
             still_true(Kind::FollowUp, None, &booking("completed", 4), now()),
             Ok(())
+        );
+        let started = Utc.with_ymd_and_hms(2026, 12, 10, 10, 0, 0).unwrap();
+        assert_eq!(
+            still_true(
+                Kind::Confirmation,
+                Some(1),
+                &booking("completed", 1),
+                started
+            ),
+            Err("too_late")
+        );
+        assert_eq!(
+            still_true(Kind::Change, Some(2), &booking("confirmed", 2), started),
+            Err("too_late")
         );
     }
 

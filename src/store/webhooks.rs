@@ -496,9 +496,34 @@ pub struct AttemptResult {
 }
 
 impl AttemptResult {
-    fn delivered(&self) -> bool {
+    /// A 2xx answer.
+    pub fn delivered(&self) -> bool {
         self.status.is_some_and(|s| (200..300).contains(&s))
     }
+}
+
+/// Releases deliveries a pass did not try because an earlier one to the
+/// same endpoint (`failed`) just failed: they become due when it is due
+/// again, or at once when it will not be retried (failed for good, or its
+/// subscription turned off, in which case they wait for it to be on again).
+pub fn hold_back(conn: &mut DbConnection, failed: &str, ids: &[String]) -> Result<(), AppError> {
+    let next: Option<NaiveDateTime> = webhook_deliveries::table
+        .filter(webhook_deliveries::id.eq(failed))
+        .select(webhook_deliveries::next_attempt_at)
+        .first(conn)?;
+    let held = webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(ids));
+    match next {
+        Some(next) => diesel::update(held)
+            .set((
+                webhook_deliveries::claimed_until.eq(None::<NaiveDateTime>),
+                webhook_deliveries::next_attempt_at.eq(Some(next)),
+            ))
+            .execute(conn)?,
+        None => diesel::update(held)
+            .set(webhook_deliveries::claimed_until.eq(None::<NaiveDateTime>))
+            .execute(conn)?,
+    };
+    Ok(())
 }
 
 /// Records an attempt and decides what follows: delivered; retried later by
