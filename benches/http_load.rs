@@ -63,30 +63,7 @@ fn agent() -> ureq::Agent {
 }
 
 fn start_server(database_url: &str, pool: DbPool, keys: TokenKeys) -> String {
-    let settings = Settings {
-        database_url: database_url.to_owned(),
-        bind: "127.0.0.1:0".into(),
-        data_dir: std::env::temp_dir(),
-        jwt_secret: Some(Secret::new(SECRET.to_vec())),
-        jwt_issuer: "slotwise".into(),
-        jwt_audience: "slotwise-api".into(),
-        demo: false,
-        pool_size: 16,
-        workers: 2,
-        log_format_json: false,
-        hold_minutes: 10,
-        fcr_window_days: 7,
-        // The load comes from one address; strangers' limits would measure themselves.
-        notify: slotwise::config::NotifySettings {
-            webhook_allow_private: true,
-            ..Default::default()
-        },
-        online: slotwise::config::OnlineSettings {
-            anonymous_per_minute: 0,
-            holds_per_address: 0,
-            ..Default::default()
-        },
-    };
+    let settings = Settings::on_loopback(database_url.to_owned(), SECRET);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {

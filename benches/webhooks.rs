@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use slotwise::api::auth::{Role, TokenKeys};
 use slotwise::app::Application;
-use slotwise::config::{NotifySettings, OnlineSettings, Secret, Settings};
+use slotwise::config::{NotifySettings, Secret, Settings};
 use slotwise::db::{self, DatabaseUrl};
 
 const SECRET: &[u8] = b"bench-secret-of-at-least-32-bytes-long!";
@@ -129,28 +129,12 @@ fn main() {
     slotwise::store::businesses::insert(&mut pool.get().unwrap(), &business).unwrap();
     let keys = TokenKeys::hs256(&Secret::new(SECRET.to_vec()), "slotwise", "slotwise-api");
     let settings = Settings {
-        database_url: database_url.clone(),
-        bind: "127.0.0.1:0".into(),
-        data_dir: std::env::temp_dir(),
-        jwt_secret: Some(Secret::new(SECRET.to_vec())),
-        jwt_issuer: "slotwise".into(),
-        jwt_audience: "slotwise-api".into(),
-        demo: false,
-        pool_size: 16,
-        workers: 2,
-        log_format_json: false,
-        hold_minutes: 10,
-        fcr_window_days: 7,
         notify: NotifySettings {
             webhook_allow_private: true,
             poll_interval_ms: poll_ms,
             ..Default::default()
         },
-        online: OnlineSettings {
-            anonymous_per_minute: 0,
-            holds_per_address: 0,
-            ..Default::default()
-        },
+        ..Settings::on_loopback(database_url.clone(), SECRET)
     };
     let (tx, rx) = std::sync::mpsc::channel();
     let server_keys = keys.clone();

@@ -124,6 +124,11 @@ impl Application {
         self.port
     }
 
+    /// Stops the server (and with it `run`'s workers) from elsewhere.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// Serves until the process is told to stop, with the background workers.
     pub async fn run(self) -> std::io::Result<()> {
         actix_web::rt::spawn(crate::workers::sweep_lapsed_holds(

@@ -193,6 +193,36 @@ fn env_number<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String>
 }
 
 impl Settings {
+    /// A server for tests and benchmarks: a free loopback port, `secret` as
+    /// the signing key, webhooks allowed to reach the loopback receivers they
+    /// run, and no limits on strangers (one address sends all the load; the
+    /// limits have tests of their own).
+    pub fn on_loopback(database_url: String, secret: &[u8]) -> Self {
+        Self {
+            database_url,
+            bind: "127.0.0.1:0".into(),
+            data_dir: std::env::temp_dir(),
+            jwt_secret: Some(Secret::new(secret.to_vec())),
+            jwt_issuer: "slotwise".into(),
+            jwt_audience: "slotwise-api".into(),
+            demo: false,
+            pool_size: 16,
+            workers: 2,
+            log_format_json: false,
+            hold_minutes: 10,
+            fcr_window_days: 7,
+            notify: NotifySettings {
+                webhook_allow_private: true,
+                ..Default::default()
+            },
+            online: OnlineSettings {
+                anonymous_per_minute: 0,
+                holds_per_address: 0,
+                ..Default::default()
+            },
+        }
+    }
+
     pub fn from_env() -> Result<Self, String> {
         let workers_default = std::thread::available_parallelism()
             .map(|n| n.get())

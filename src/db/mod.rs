@@ -209,6 +209,30 @@ pub fn migrate(conn: &mut DbConnection) -> Result<(), String> {
     result.map_err(|e| format!("migration failed: {e}"))
 }
 
+thread_local! {
+    /// Set by [`outbox_written`] inside a write transaction on this thread.
+    static OUTBOX_WRITTEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+static OUTBOX: std::sync::OnceLock<tokio::sync::watch::Sender<u64>> = std::sync::OnceLock::new();
+
+fn outbox() -> &'static tokio::sync::watch::Sender<u64> {
+    OUTBOX.get_or_init(|| tokio::sync::watch::channel(0).0)
+}
+
+/// Marks the write transaction running on this thread as one that wrote
+/// events: once (and only if) it commits, the workers of this process are
+/// woken instead of waiting for their next poll. Other processes on the same
+/// database still find the work by polling.
+pub fn outbox_written() {
+    OUTBOX_WRITTEN.with(|written| written.set(true));
+}
+
+/// Changes each time a transaction that wrote events commits in this process.
+pub fn outbox_commits() -> tokio::sync::watch::Receiver<u64> {
+    outbox().subscribe()
+}
+
 /// Runs `work` in a top-level transaction that holds the write lock from its
 /// first statement: `BEGIN IMMEDIATE` on SQLite (a deferred transaction could
 /// fail to upgrade to a writer under contention), a plain `BEGIN` on
@@ -241,6 +265,7 @@ where
         DbConnection::Postgresql(pg) => AnsiTransactionManager::begin_transaction(pg)?,
     }
     type Manager = <DbConnection as Connection>::TransactionManager;
+    OUTBOX_WRITTEN.with(|written| written.set(false));
     let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| work(conn))) {
         Ok(outcome) => outcome,
         Err(panic) => {
@@ -250,9 +275,15 @@ where
             std::panic::resume_unwind(panic);
         }
     };
+    let wrote_events = OUTBOX_WRITTEN.with(|written| written.replace(false));
     match outcome {
         Ok(value) => match Manager::commit_transaction(conn) {
-            Ok(()) => Ok(value),
+            Ok(()) => {
+                if wrote_events {
+                    outbox().send_modify(|commits| *commits = commits.wrapping_add(1));
+                }
+                Ok(value)
+            }
             Err(commit_error) => {
                 // diesel rolls back a failed top-level COMMIT itself; this only
                 // matters if it could not, and then the connection is broken.

@@ -47,6 +47,7 @@ pub fn append(
     // committed goes untold and nothing rolled back is told.
     super::webhooks::enqueue(conn, &event, payload)?;
     super::notifications::plan(conn, &event, payload)?;
+    crate::db::outbox_written();
     Ok(())
 }
 

@@ -506,7 +506,7 @@ impl AttemptResult {
 /// same endpoint (`failed`) just failed: they become due when it is due
 /// again, or at once when it will not be retried (failed for good, or its
 /// subscription turned off, in which case they wait for it to be on again).
-pub fn hold_back(conn: &mut DbConnection, failed: &str, ids: &[String]) -> Result<(), AppError> {
+fn hold_back(conn: &mut DbConnection, failed: &str, ids: &[String]) -> Result<(), AppError> {
     let next: Option<NaiveDateTime> = webhook_deliveries::table
         .filter(webhook_deliveries::id.eq(failed))
         .select(webhook_deliveries::next_attempt_at)
@@ -526,11 +526,41 @@ pub fn hold_back(conn: &mut DbConnection, failed: &str, ids: &[String]) -> Resul
     Ok(())
 }
 
+/// One pass's attempts, in one transaction: each recorded with what follows
+/// from it, and the deliveries held back behind a failure released to wait
+/// for it (see [`hold_back`]); those a slow endpoint left no time for are
+/// released as they were.
+pub fn record_attempts(
+    conn: &mut DbConnection,
+    attempts: &[(&Delivery, AttemptResult)],
+    held_back: &[(String, Vec<String>)],
+    unfinished: &[String],
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    write_transaction(conn, |conn| {
+        // Not reached this pass: free for the next one, due as they were.
+        if !unfinished.is_empty() {
+            diesel::update(
+                webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(unfinished)),
+            )
+            .set(webhook_deliveries::claimed_until.eq(None::<NaiveDateTime>))
+            .execute(conn)?;
+        }
+        for (delivery, result) in attempts {
+            record_attempt(conn, delivery, result, now, rand::random::<f64>())?;
+        }
+        for (failed, ids) in held_back {
+            hold_back(conn, failed, ids)?;
+        }
+        Ok(())
+    })
+}
+
 /// Records an attempt and decides what follows: delivered; retried later by
 /// the schedule (or `Retry-After`); failed when the schedule is spent; the
 /// subscription disabled at once on 410 or after five days of failures,
 /// with a `webhook.disabled` event.
-pub fn record_attempt(
+fn record_attempt(
     conn: &mut DbConnection,
     delivery: &Delivery,
     result: &AttemptResult,
@@ -538,72 +568,69 @@ pub fn record_attempt(
     jitter: f64,
 ) -> Result<(), AppError> {
     let at = now.naive_utc();
-    write_transaction(conn, |conn| {
-        diesel::insert_into(webhook_attempts::table)
-            .values(Attempt {
-                id: new_id("att"),
-                delivery_id: delivery.id.clone(),
-                business_id: delivery.business_id.clone(),
-                attempted_at: at,
-                status_code: result.status.map(i32::from),
-                error: result.error.clone(),
-                duration_ms: result.duration_ms,
-                response_snippet: result.snippet.clone(),
-            })
-            .execute(conn)?;
-        let attempts = delivery.attempts + 1;
-        let gone = result.status == Some(410);
-        let (state, next) = if result.delivered() {
-            ("delivered", None)
-        } else if gone {
-            ("failed", None)
-        } else {
-            match rules::retry_delay(attempts as u32, jitter, result.retry_after) {
-                Some(delay) => ("pending", Some(at + delay)),
-                None => ("failed", None),
-            }
-        };
-        diesel::update(webhook_deliveries::table.filter(webhook_deliveries::id.eq(&delivery.id)))
-            .set((
-                webhook_deliveries::state.eq(state),
-                webhook_deliveries::attempts.eq(attempts),
-                webhook_deliveries::next_attempt_at.eq(next),
-                webhook_deliveries::claimed_until.eq(None::<NaiveDateTime>),
-                webhook_deliveries::last_status.eq(result.status.map(i32::from)),
-                webhook_deliveries::last_error.eq(&result.error),
-                webhook_deliveries::updated_at.eq(at),
-                webhook_deliveries::delivered_at.eq(result.delivered().then_some(at)),
-            ))
-            .execute(conn)?;
-        let sub: Subscription = webhook_subscriptions::table
-            .filter(webhook_subscriptions::id.eq(&delivery.subscription_id))
-            .select(Subscription::as_select())
-            .first(conn)?;
-        if result.delivered() {
-            if sub.failing_since.is_some() {
-                diesel::update(
-                    webhook_subscriptions::table.filter(webhook_subscriptions::id.eq(&sub.id)),
-                )
-                .set(webhook_subscriptions::failing_since.eq(None::<NaiveDateTime>))
-                .execute(conn)?;
-            }
-            return Ok(());
+    diesel::insert_into(webhook_attempts::table)
+        .values(Attempt {
+            id: new_id("att"),
+            delivery_id: delivery.id.clone(),
+            business_id: delivery.business_id.clone(),
+            attempted_at: at,
+            status_code: result.status.map(i32::from),
+            error: result.error.clone(),
+            duration_ms: result.duration_ms,
+            response_snippet: result.snippet.clone(),
+        })
+        .execute(conn)?;
+    let attempts = delivery.attempts + 1;
+    let gone = result.status == Some(410);
+    let (state, next) = if result.delivered() {
+        ("delivered", None)
+    } else if gone {
+        ("failed", None)
+    } else {
+        match rules::retry_delay(attempts as u32, jitter, result.retry_after) {
+            Some(delay) => ("pending", Some(at + delay)),
+            None => ("failed", None),
         }
-        let failing_since = sub.failing_since.unwrap_or(at);
-        let disable = if gone {
-            Some("the endpoint answered 410 Gone")
-        } else if at - failing_since >= rules::DISABLE_AFTER {
-            Some("every attempt failed for 5 days")
-        } else {
-            None
-        };
-        diesel::update(webhook_subscriptions::table.filter(webhook_subscriptions::id.eq(&sub.id)))
-            .set(webhook_subscriptions::failing_since.eq(Some(failing_since)))
-            .execute(conn)?;
-        if let (Some(reason), true) = (disable, sub.enabled) {
+    };
+    diesel::update(webhook_deliveries::table.filter(webhook_deliveries::id.eq(&delivery.id)))
+        .set((
+            webhook_deliveries::state.eq(state),
+            webhook_deliveries::attempts.eq(attempts),
+            webhook_deliveries::next_attempt_at.eq(next),
+            webhook_deliveries::claimed_until.eq(None::<NaiveDateTime>),
+            webhook_deliveries::last_status.eq(result.status.map(i32::from)),
+            webhook_deliveries::last_error.eq(&result.error),
+            webhook_deliveries::updated_at.eq(at),
+            webhook_deliveries::delivered_at.eq(result.delivered().then_some(at)),
+        ))
+        .execute(conn)?;
+    let sub: Subscription = webhook_subscriptions::table
+        .filter(webhook_subscriptions::id.eq(&delivery.subscription_id))
+        .select(Subscription::as_select())
+        .first(conn)?;
+    if result.delivered() {
+        if sub.failing_since.is_some() {
             diesel::update(
                 webhook_subscriptions::table.filter(webhook_subscriptions::id.eq(&sub.id)),
             )
+            .set(webhook_subscriptions::failing_since.eq(None::<NaiveDateTime>))
+            .execute(conn)?;
+        }
+        return Ok(());
+    }
+    let failing_since = sub.failing_since.unwrap_or(at);
+    let disable = if gone {
+        Some("the endpoint answered 410 Gone")
+    } else if at - failing_since >= rules::DISABLE_AFTER {
+        Some("every attempt failed for 5 days")
+    } else {
+        None
+    };
+    diesel::update(webhook_subscriptions::table.filter(webhook_subscriptions::id.eq(&sub.id)))
+        .set(webhook_subscriptions::failing_since.eq(Some(failing_since)))
+        .execute(conn)?;
+    if let (Some(reason), true) = (disable, sub.enabled) {
+        diesel::update(webhook_subscriptions::table.filter(webhook_subscriptions::id.eq(&sub.id)))
             .set((
                 webhook_subscriptions::enabled.eq(false),
                 webhook_subscriptions::disabled_reason.eq(Some(reason)),
@@ -611,15 +638,14 @@ pub fn record_attempt(
                 webhook_subscriptions::updated_at.eq(at),
             ))
             .execute(conn)?;
-            events::append(
-                conn,
-                &sub.business_id,
-                "webhook.disabled",
-                &sub.id,
-                &json!({"webhook_id": sub.id, "url": sub.url, "reason": reason}),
-                at,
-            )?;
-        }
-        Ok(())
-    })
+        events::append(
+            conn,
+            &sub.business_id,
+            "webhook.disabled",
+            &sub.id,
+            &json!({"webhook_id": sub.id, "url": sub.url, "reason": reason}),
+            at,
+        )?;
+    }
+    Ok(())
 }

@@ -49,13 +49,16 @@ pub async fn prune_idempotency_records(pool: web::Data<DbPool>, every: Duration)
     }
 }
 
-/// Delivers due webhooks: a pass every `every`, or at once after a full one.
+/// Delivers due webhooks: a pass every `every`, at once after a full one, and
+/// as soon as this process commits events.
 pub async fn deliver_webhooks(
     pool: web::Data<DbPool>,
     outbound: Arc<webhooks::Outbound>,
     every: Duration,
 ) {
+    let mut commits = crate::db::outbox_commits();
     loop {
+        commits.borrow_and_update();
         let outbound = outbound.clone();
         let result = crate::db::blocking(&pool, move |conn| {
             webhooks::run_once(conn, chrono::Utc::now(), &outbound)
@@ -66,17 +69,20 @@ pub async fn deliver_webhooks(
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "webhook pass failed; will retry"),
         }
-        actix_web::rt::time::sleep(every).await;
+        wait_for_work(&mut commits, every).await;
     }
 }
 
-/// Sends due notifications: a pass every `every`, or at once after a full one.
+/// Sends due notifications: a pass every `every`, at once after a full one,
+/// and as soon as this process commits events.
 pub async fn send_notifications(
     pool: web::Data<DbPool>,
     senders: Arc<senders::Senders>,
     every: Duration,
 ) {
+    let mut commits = crate::db::outbox_commits();
     loop {
+        commits.borrow_and_update();
         let senders = senders.clone();
         let result = crate::db::blocking(&pool, move |conn| {
             notifications::run_once(conn, chrono::Utc::now(), senders.as_ref())
@@ -87,6 +93,13 @@ pub async fn send_notifications(
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "notification pass failed; will retry"),
         }
-        actix_web::rt::time::sleep(every).await;
+        wait_for_work(&mut commits, every).await;
     }
+}
+
+/// Until the next poll, or sooner when this process commits new events (the
+/// work they queued is due at once). Retries and reminders fall due with
+/// time alone, and other processes' events are seen by polling.
+async fn wait_for_work(commits: &mut tokio::sync::watch::Receiver<u64>, every: Duration) {
+    let _ = actix_web::rt::time::timeout(every, commits.changed()).await;
 }

@@ -18,7 +18,12 @@ use crate::store::webhooks::{self, AttemptResult, Delivery, Subscription};
 pub const TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Deliveries one pass claims; a full pass is followed by another at once.
-pub const BATCH: i64 = 50;
+pub const BATCH: i64 = 200;
+
+/// How long one subscription's turn in a pass may go on: well inside the
+/// claim (`store::webhooks::CLAIM_FOR`), so no other worker can take a
+/// delivery this one is still sending.
+const LANE_BUDGET: Duration = Duration::from_secs(30);
 
 /// The characters of an endpoint's answer kept with the attempt.
 const SNIPPET: u64 = 512;
@@ -177,16 +182,20 @@ pub fn run_once(
             .map(|lane| lane.join().expect("a delivery lane does not panic"))
             .collect()
     });
-    let mut attempted = 0;
+    let mut attempts = Vec::new();
+    let mut held_back = Vec::new();
+    let mut unfinished = Vec::new();
     for lane in lanes {
-        for (delivery, result) in &lane.attempts {
-            webhooks::record_attempt(conn, delivery, result, now, rand::random::<f64>())?;
-        }
-        attempted += lane.attempts.len();
+        unfinished.extend(lane.unfinished);
         if let (Some((failed, _)), false) = (lane.attempts.last(), lane.held_back.is_empty()) {
-            webhooks::hold_back(conn, &failed.id, &lane.held_back)?;
+            held_back.push((failed.id.clone(), lane.held_back));
         }
+        attempts.extend(lane.attempts);
     }
+    // One transaction for the pass: on SQLite every commit waits its turn
+    // with the bookings being made.
+    webhooks::record_attempts(conn, &attempts, &held_back, &unfinished, now)?;
+    let attempted = attempts.len();
     Ok(attempted)
 }
 
@@ -195,6 +204,8 @@ struct Lane<'a> {
     attempts: Vec<(&'a Delivery, AttemptResult)>,
     /// Not tried, because an earlier delivery to the same endpoint failed.
     held_back: Vec<String>,
+    /// Not tried, because the turn ran out of time (a slow endpoint).
+    unfinished: Vec<String>,
 }
 
 fn run_lane<'a>(
@@ -202,13 +213,19 @@ fn run_lane<'a>(
     now: DateTime<Utc>,
     outbound: &Outbound,
 ) -> Lane<'a> {
+    let started = Instant::now();
     let mut lane = Lane {
         attempts: Vec::new(),
         held_back: Vec::new(),
+        unfinished: Vec::new(),
     };
     for (delivery, sub) in rows {
         if lane.attempts.last().is_some_and(|(_, r)| !r.delivered()) {
             lane.held_back.push(delivery.id.clone());
+            continue;
+        }
+        if started.elapsed() > LANE_BUDGET {
+            lane.unfinished.push(delivery.id.clone());
             continue;
         }
         lane.attempts

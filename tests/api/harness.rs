@@ -294,31 +294,31 @@ pub fn serve_notify(pool: DbPool, notify: slotwise::config::NotifySettings) -> R
     serve_with(settings, pool, test_keys())
 }
 
+/// Serves the application over `pool` as `slotwise serve` does, with its
+/// background workers (hold sweeper, webhook delivery, notifications).
+pub fn serve_with_workers(pool: DbPool, notify: slotwise::config::NotifySettings) -> RunningServer {
+    let mut settings = test_settings("unused".into());
+    settings.notify = notify;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let app = Application::build(&settings, pool, test_keys()).expect("app builds");
+            tx.send((app.port(), app.handle())).unwrap();
+            let _ = app.run().await;
+        })
+        // The system ends here, and the workers it ran with it.
+    });
+    let (port, handle) = rx.recv().expect("server started");
+    RunningServer {
+        base: format!("http://127.0.0.1:{port}"),
+        handle: Some(handle),
+    }
+}
+
 fn test_settings(database_url: String) -> Settings {
     Settings {
-        database_url,
-        bind: "127.0.0.1:0".into(),
-        data_dir: std::env::temp_dir(),
-        jwt_secret: Some(Secret::new(SECRET.to_vec())),
-        jwt_issuer: "slotwise".into(),
-        jwt_audience: "slotwise-api".into(),
-        demo: false,
         pool_size: 20,
-        workers: 2,
-        log_format_json: false,
-        hold_minutes: 10,
-        fcr_window_days: 7,
-        // The suites race hundreds of anonymous requests from one address;
-        // the limits have tests of their own.
-        notify: slotwise::config::NotifySettings {
-            webhook_allow_private: true,
-            ..Default::default()
-        },
-        online: slotwise::config::OnlineSettings {
-            anonymous_per_minute: 0,
-            holds_per_address: 0,
-            ..Default::default()
-        },
+        ..Settings::on_loopback(database_url, SECRET)
     }
 }
 

@@ -13,7 +13,7 @@ use slotwise::db::{self, DatabaseUrl};
 use slotwise::domain::webhooks::sign;
 use slotwise::workers::webhooks::{run_once, Outbound};
 
-use crate::harness::{race, serve_notify, TestApp};
+use crate::harness::{race, serve_notify, serve_with_workers, TestApp};
 use crate::memory::{created, data, id, step};
 use crate::on_both_databases;
 use crate::receiver::{Answer, Received, Receiver};
@@ -492,10 +492,37 @@ on_both_databases! {
             .problem(403, "forbidden");
     }
 
+    fn serve_delivers_and_notifies_as_soon_as_a_change_commits(app: &TestApp) {
+        let receiver = Receiver::start();
+        subscribe(app, &receiver.url, json!(["booking.created"]));
+        let adapter = Receiver::start();
+        // Polling once a minute: anything sooner is the commit waking the workers.
+        let server = serve_with_workers(app.pool.clone(), slotwise::config::NotifySettings {
+            webhook_allow_private: true,
+            poll_interval_ms: 60_000,
+            text_url: Some(adapter.url.clone()),
+            ..Default::default()
+        });
+        let shop = open(app);
+        let body = json!({"service_id": shop.haircut, "start": rfc3339(london(3, 10, 0)),
+            "customer": {"name": "Ria", "phone": "+44 7700 900456"}});
+        let booked = app.request_at(&server.base, "POST", "/v1/bookings", Some(&app.token(Role::Agent)), &[], Some(&body.to_string()));
+        assert_eq!(booked.status, 201, "{}", booked.text);
+        let waited = std::time::Instant::now();
+        while (receiver.accepted().is_empty() || adapter.accepted().is_empty())
+            && waited.elapsed() < std::time::Duration::from_secs(30)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(receiver.accepted().len(), 1, "the webhook went out before the next poll");
+        assert_eq!(receiver.accepted()[0].json()["data"]["booking_id"], booked.json()["id"]);
+        assert_eq!(adapter.accepted().len(), 1, "the confirmation went out before the next poll");
+    }
+
     fn two_workers_never_send_the_same_attempt(app: &TestApp) {
         let receiver = Receiver::start();
         let hook = subscribe(app, &receiver.url, json!(["booking.created"]));
-        let queued = 120;
+        let queued = 500;
         {
             let mut conn = app.pool.get().unwrap();
             for _ in 0..queued {
