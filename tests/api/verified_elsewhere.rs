@@ -145,12 +145,24 @@ on_both_databases! {
         let secret = hook["secret"].as_str().unwrap().to_owned();
         let shop = open(app);
         let b = book(app, Some(&app.token(Role::Agent)), &booking(&shop.haircut, london(3, 10, 0), "sam@example.com"));
+        let agent = app.token(Role::Agent);
+        let moved = app.post(&format!("/v1/bookings/{}/reschedule", id(&b)), &agent,
+            &json!({"start": crate::shop::rfc3339(london(3, 11, 0))}));
+        assert_eq!(moved.status, 200, "{}", moved.text);
         crate::memory::step(app, &id(&b), "cancel");
+        let visit = past_booking(app, &shop.haircut, hours_ago(3), json!({"name": "Jo", "email": "jo@example.com"}));
+        complete(app, &id(&visit));
+        let answer = json!({"token": crate::memory::feedback_token(app, &id(&visit)), "nps": 9, "effort": 2});
+        assert_eq!(app.request("POST", "/v1/feedback", None, &[], Some(&answer.to_string())).status, 201);
         app.post(&format!("/v1/webhooks/{}/test", id(&hook)), &manager, &json!({}));
         deliver(app, Utc::now());
         let got = receiver.accepted();
         let types: Vec<String> = got.iter().map(|r| r.json()["type"].as_str().unwrap().to_owned()).collect();
-        for expected in ["customer.created", "booking.created", "booking.cancelled", "webhook.test"] {
+        for expected in [
+            "customer.created", "booking.created", "booking.rescheduled", "booking.cancelled",
+            "booking.checked_in", "booking.started", "booking.completed", "feedback.requested",
+            "feedback.received", "webhook.test",
+        ] {
             assert!(types.iter().any(|t| t == expected), "{expected} in {types:?}");
         }
         let results = verify(&dir, &secret, &got);
