@@ -293,6 +293,19 @@ impl AppError {
         .with("paused", what)
     }
 
+    /// Adds when a pause ends by itself (`until`), to a `paused` problem.
+    pub fn until(self, until: Option<chrono::NaiveDateTime>) -> Self {
+        match until {
+            Some(until) => self.with(
+                "until",
+                until
+                    .and_utc()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+            None => self,
+        }
+    }
+
     /// 409 `hold_booked`: the hold already became a booking (its id in
     /// `booking_id`); retrying the booking or releasing the hold is moot.
     pub fn hold_booked(booking_id: Option<&str>) -> Self {

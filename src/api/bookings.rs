@@ -132,7 +132,7 @@ pub struct BookingView {
     pub manage_token: Option<String>,
 }
 
-fn booking_view(b: Booking, tz: Tz) -> BookingView {
+pub(crate) fn booking_view(b: Booking, tz: Tz) -> BookingView {
     let start = b.starts_at.and_utc();
     let end = b.ends_at.and_utc();
     BookingView {

@@ -23,12 +23,20 @@ pub struct PauseView {
     pub reason: String,
     #[schema(format = DateTime)]
     pub since: String,
+    /// When it ends by itself; absent: when someone resumes it.
+    #[schema(format = DateTime)]
+    pub until: Option<String>,
 }
 
-pub fn pause_view(paused_at: Option<NaiveDateTime>, reason: Option<String>) -> Option<PauseView> {
+pub fn pause_view(
+    paused_at: Option<NaiveDateTime>,
+    reason: Option<String>,
+    until: Option<NaiveDateTime>,
+) -> Option<PauseView> {
     paused_at.map(|since| PauseView {
         reason: reason.unwrap_or_default(),
         since: instant(since),
+        until: optional_instant(until),
     })
 }
 

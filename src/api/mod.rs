@@ -19,6 +19,7 @@ pub mod interactions;
 pub mod locations;
 pub mod notifications;
 pub mod openapi;
+pub mod pauses;
 pub mod public;
 pub mod reports;
 pub mod resources;
@@ -61,6 +62,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(public::routes)
         .configure(webhooks::routes)
         .configure(notifications::routes)
+        .configure(pauses::routes)
         .default_service(web::to(|| async {
             AppError::route_not_found().into_response()
         }));

@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 use super::idempotency::IdempotencyDocs;
 use super::{
     availability, bookings, business, customers, events, feedback, health, holds, intents,
-    interactions, locations, notifications, public, reports, resources, services, webhooks,
+    interactions, locations, notifications, pauses, public, reports, resources, services, webhooks,
 };
 use crate::error;
 
@@ -45,6 +45,9 @@ use crate::error;
         services::get_service,
         services::update_service,
         services::delete_service,
+        pauses::pause,
+        pauses::resume,
+        pauses::affected_bookings,
         availability::get_availability,
         availability::get_availability_days,
         public::get_profile,

@@ -24,6 +24,12 @@ pub const EVENT_TYPES: &[&str] = &[
     "customer.merged",
     "feedback.requested",
     "feedback.received",
+    "service.paused",
+    "service.resumed",
+    "resource.paused",
+    "resource.resumed",
+    "location.paused",
+    "location.resumed",
     "webhook.disabled",
     "webhook.test",
 ];

@@ -207,9 +207,9 @@ pub fn create(
             ),
             SlotSource::Direct { start, wanted } => (*start, wanted.clone(), None),
         };
-        ctx.ensure_not_paused(&wanted)?;
         let involved = ctx.involved_resources(&wanted);
         lock_resources(conn, &involved)?;
+        calendar::ensure_not_paused_now(conn, ctx, &wanted, now)?;
         holds::expire_lapsed(conn, &involved, now)?;
         let booking_id = crate::ids::new_id("bkg");
         if let Some(hold_id) = hold_id {
@@ -548,10 +548,10 @@ pub fn reschedule(
             Step::Reschedule,
         )?;
         let waiver = rules(&booking)?;
-        ctx.ensure_not_paused(&request.wanted)?;
         let mut locked = ctx.involved_resources(&request.wanted);
         locked.extend(booking.resources());
         lock_resources(conn, &locked)?;
+        calendar::ensure_not_paused_now(conn, ctx, &request.wanted, now)?;
         holds::expire_lapsed(conn, &locked, now)?;
         let slot = calendar::check_slot(
             conn,

@@ -12,6 +12,7 @@ use crate::db::DbConnection;
 use crate::domain::availability::{self, Busy, Occupant, ResourceCalendar, ServiceSpec, Window};
 use crate::domain::catalog::{channels_from_text, parse_time_zone};
 use crate::domain::hours::{Weekday, WeeklyInterval};
+use crate::domain::pauses::in_force;
 use crate::domain::policy::Policy;
 use crate::error::AppError;
 use crate::schema::{allocations, location_closures, resource_hours, resource_time_off, resources};
@@ -95,20 +96,37 @@ impl ServiceContext {
         )
     }
 
+    /// Pauses whose `until` has passed are over, whether or not the sweeper
+    /// has cleared them yet: to every rule below they never were.
+    fn forget_lapsed_pauses(&mut self, now: DateTime<Utc>) {
+        let service = &mut self.service.row;
+        if !in_force(service.paused_at, service.paused_until, now) {
+            service.paused_at = None;
+        }
+        if !in_force(self.location.paused_at, self.location.paused_until, now) {
+            self.location.paused_at = None;
+        }
+        for r in &mut self.resources {
+            if !in_force(r.paused_at, r.paused_until, now) {
+                r.paused_at = None;
+            }
+        }
+    }
+
     /// 409 `paused` when the service or its location is paused, or when every
     /// resource of some requirement group is: every channel hears why.
     pub fn ensure_not_paused(&self, wanted: &[String]) -> Result<(), AppError> {
         if self.service.row.paused_at.is_some() {
-            return Err(AppError::paused(
-                "service",
-                self.service.row.pause_reason.as_deref(),
-            ));
+            return Err(
+                AppError::paused("service", self.service.row.pause_reason.as_deref())
+                    .until(self.service.row.paused_until),
+            );
         }
         if self.location.paused_at.is_some() {
-            return Err(AppError::paused(
-                "location",
-                self.location.pause_reason.as_deref(),
-            ));
+            return Err(
+                AppError::paused("location", self.location.pause_reason.as_deref())
+                    .until(self.location.paused_until),
+            );
         }
         let paused = |id: &String| {
             self.resources
@@ -116,22 +134,85 @@ impl ServiceContext {
                 .find(|r| &r.id == id && r.paused_at.is_some())
         };
         if let Some(resource) = wanted.iter().find_map(paused) {
-            return Err(AppError::paused(
-                "resource",
-                resource.pause_reason.as_deref(),
-            ));
+            return Err(
+                AppError::paused("resource", resource.pause_reason.as_deref())
+                    .until(resource.paused_until),
+            );
         }
         for group in &self.service.requirements {
             let all_paused: Vec<&Resource> = group.iter().filter_map(paused).collect();
             if !group.is_empty() && all_paused.len() == group.len() {
-                return Err(AppError::paused(
-                    "resource",
-                    all_paused[0].pause_reason.as_deref(),
-                ));
+                return Err(
+                    AppError::paused("resource", all_paused[0].pause_reason.as_deref())
+                        .until(all_paused[0].paused_until),
+                );
             }
         }
         Ok(())
     }
+}
+
+/// When a pause began, why, and when it ends.
+type PauseColumns = (Option<NaiveDateTime>, Option<String>, Option<NaiveDateTime>);
+
+/// The pause rules of [`ServiceContext::ensure_not_paused`] on what the
+/// database says now, not when `ctx` was loaded: called by writers once they
+/// hold their resources' locks, which a pause takes too, so a pause that
+/// committed while a booking was on its way is seen, and one that comes
+/// after waits for the booking (and counts it as affected).
+pub fn ensure_not_paused_now(
+    conn: &mut DbConnection,
+    ctx: &ServiceContext,
+    wanted: &[String],
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    use crate::schema::{locations as location_rows, services as service_rows};
+    let mut fresh = ctx.clone();
+    let (paused_at, reason, until) = service_rows::table
+        .filter(service_rows::id.eq(&ctx.service.row.id))
+        .select((
+            service_rows::paused_at,
+            service_rows::pause_reason,
+            service_rows::paused_until,
+        ))
+        .first::<PauseColumns>(conn)?;
+    (
+        fresh.service.row.paused_at,
+        fresh.service.row.pause_reason,
+        fresh.service.row.paused_until,
+    ) = (paused_at, reason, until);
+    let (paused_at, reason, until) = location_rows::table
+        .filter(location_rows::id.eq(&ctx.location.id))
+        .select((
+            location_rows::paused_at,
+            location_rows::pause_reason,
+            location_rows::paused_until,
+        ))
+        .first::<PauseColumns>(conn)?;
+    (
+        fresh.location.paused_at,
+        fresh.location.pause_reason,
+        fresh.location.paused_until,
+    ) = (paused_at, reason, until);
+    let ids = ctx.resource_ids();
+    let paused: Vec<(String, PauseColumns)> = resources::table
+        .filter(resources::id.eq_any(&ids))
+        .select((
+            resources::id,
+            (
+                resources::paused_at,
+                resources::pause_reason,
+                resources::paused_until,
+            ),
+        ))
+        .load(conn)?;
+    for (id, (paused_at, reason, until)) in paused {
+        if let Some(r) = fresh.resources.iter_mut().find(|r| r.id == id) {
+            (r.paused_at, r.pause_reason, r.paused_until) = (paused_at, reason, until);
+        }
+    }
+    fresh.forget_lapsed_pauses(now);
+    fresh.ensure_not_paused(wanted)
 }
 
 /// Loads a service and what delivers it. `business` scopes the lookup; `None`
@@ -159,12 +240,14 @@ pub fn service_context(
         .select(Resource::as_select())
         .order(resources::id.asc())
         .load(conn)?;
-    Ok(ServiceContext {
+    let mut ctx = ServiceContext {
         service,
         location,
         tz,
         resources,
-    })
+    };
+    ctx.forget_lapsed_pauses(Utc::now());
+    Ok(ctx)
 }
 
 /// Occupants to leave out of the calendar: the booking being moved, or the

@@ -185,6 +185,7 @@ pub fn create(
         }
         let involved = ctx.involved_resources(&request.wanted);
         lock_resources(conn, &involved)?;
+        calendar::ensure_not_paused_now(conn, ctx, &request.wanted, now)?;
         expire_lapsed(conn, &involved, now)?;
         let slot = calendar::check_slot(
             conn,

@@ -21,6 +21,8 @@ pub struct Location {
     pub timezone: String,
     pub paused_at: Option<NaiveDateTime>,
     pub pause_reason: Option<String>,
+    /// When the pause ends by itself; `None`: when someone resumes it.
+    pub paused_until: Option<NaiveDateTime>,
     pub archived_at: Option<NaiveDateTime>,
     pub version: i32,
     pub created_at: NaiveDateTime,

@@ -15,6 +15,7 @@ pub mod interactions;
 pub mod locations;
 pub mod notes;
 pub mod notifications;
+pub mod pauses;
 pub mod public;
 pub mod reports;
 pub mod resources;

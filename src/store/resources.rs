@@ -20,6 +20,8 @@ pub struct Resource {
     pub capacity: i32,
     pub paused_at: Option<NaiveDateTime>,
     pub pause_reason: Option<String>,
+    /// When the pause ends by itself; `None`: when someone resumes it.
+    pub paused_until: Option<NaiveDateTime>,
     pub archived_at: Option<NaiveDateTime>,
     pub version: i32,
     pub created_at: NaiveDateTime,

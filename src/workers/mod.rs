@@ -15,8 +15,9 @@ use actix_web::web;
 
 use crate::db::DbPool;
 
-/// Every `every`, marks lapsed holds expired and writes their events. Reads
-/// already ignore lapsed holds, so this only makes the record complete.
+/// Every `every`, marks lapsed holds expired and ends pauses whose `until`
+/// has passed, with their events. Reads already ignore both, so this only
+/// makes the record complete.
 pub async fn sweep_lapsed_holds(pool: web::Data<DbPool>, every: Duration) {
     loop {
         actix_web::rt::time::sleep(every).await;
@@ -28,6 +29,15 @@ pub async fn sweep_lapsed_holds(pool: web::Data<DbPool>, every: Duration) {
             Ok(0) => {}
             Ok(n) => tracing::info!(expired = n, "settled lapsed holds"),
             Err(error) => tracing::warn!(%error, "hold sweep failed; will retry"),
+        }
+        let result = crate::db::blocking(&pool, |conn| {
+            crate::store::pauses::end_lapsed(conn, chrono::Utc::now())
+        })
+        .await;
+        match result {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(ended = n, "ended pauses whose time ran out"),
+            Err(error) => tracing::warn!(%error, "pause sweep failed; will retry"),
         }
     }
 }
