@@ -97,8 +97,9 @@ impl NotifySettings {
     }
 }
 
-/// The online door's settings: who may call from a browser, and how much a
-/// stranger (a caller without a valid token) may ask for.
+/// The online door's settings: who may call from a browser, how much a
+/// stranger (a caller without a valid token) may ask for, and how much each
+/// partner client may.
 #[derive(Debug, Clone)]
 pub struct OnlineSettings {
     /// `SLOTWISE_CORS_ORIGINS`: `None` allows any origin (the default, `*`).
@@ -111,6 +112,10 @@ pub struct OnlineSettings {
     pub anonymous_burst: u32,
     /// `SLOTWISE_HOLDS_PER_ADDRESS`: live holds one address may keep per business; 0 turns it off.
     pub holds_per_address: u32,
+    /// `SLOTWISE_PARTNER_REQUESTS_PER_MINUTE`: sustained rate per partner client; 0 turns it off.
+    pub partner_per_minute: u32,
+    /// `SLOTWISE_PARTNER_BURST`: requests a quiet partner client may send at once.
+    pub partner_burst: u32,
 }
 
 impl Default for OnlineSettings {
@@ -121,6 +126,8 @@ impl Default for OnlineSettings {
             anonymous_per_minute: 120,
             anonymous_burst: 40,
             holds_per_address: 3,
+            partner_per_minute: 600,
+            partner_burst: 100,
         }
     }
 }
@@ -163,6 +170,11 @@ impl OnlineSettings {
                 "SLOTWISE_HOLDS_PER_ADDRESS",
                 defaults.holds_per_address,
             )?,
+            partner_per_minute: env_number(
+                "SLOTWISE_PARTNER_REQUESTS_PER_MINUTE",
+                defaults.partner_per_minute,
+            )?,
+            partner_burst: env_number("SLOTWISE_PARTNER_BURST", defaults.partner_burst)?,
         })
     }
 }

@@ -75,6 +75,12 @@ pub struct Claims {
     pub iat: i64,
     pub nbf: i64,
     pub exp: i64,
+    /// Access tokens from `POST /v1/oauth/token`: the partner client they were
+    /// issued to (RFC 9068), checked on every request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
 }
 
 /// Signing and verification keys plus the expected issuer and audience.
@@ -116,9 +122,39 @@ impl TokenKeys {
             iat: now,
             nbf: now,
             exp: now + ttl_minutes * 60,
+            client_id: None,
+            jti: None,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| e.to_string())
+    }
+
+    /// An RFC 9068 access token for a partner client (`typ: at+jwt`): the
+    /// client is its subject and its `client_id`, with the granted `scope`.
+    pub fn mint_access_token(
+        &self,
+        business: &str,
+        client_id: &str,
+        scope: &str,
+        ttl_seconds: i64,
+    ) -> Result<String, String> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: client_id.to_owned(),
+            role: Role::Partner,
+            business: business.to_owned(),
+            scope: scope.to_owned(),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            iat: now,
+            nbf: now,
+            exp: now + ttl_seconds,
+            client_id: Some(client_id.to_owned()),
+            jti: Some(crate::ids::new_id("atk")),
+        };
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some("at+jwt".to_owned());
+        jsonwebtoken::encode(&header, &claims, &self.encoding).map_err(|e| e.to_string())
     }
 
     /// Verifies signature, algorithm, expiry, not-before, issuer and audience.
@@ -155,6 +191,10 @@ pub struct Principal {
     pub role: Role,
     pub business_id: String,
     pub scopes: Vec<String>,
+    /// The partner client behind an access token from `POST /v1/oauth/token`;
+    /// `None` for every other token (staff, customers, partner tokens minted
+    /// with the server's own secret by `slotwise token`).
+    pub client_id: Option<String>,
 }
 
 impl Principal {
@@ -177,10 +217,24 @@ impl Principal {
 
     /// Staff roles, or a partner holding `scope`.
     pub fn require_staff_or_partner_scope(&self, scope: &str) -> Result<(), AppError> {
-        if self.role == Role::Partner && self.scopes.iter().any(|s| s == scope) {
+        if self.role == Role::Partner && self.has_scope(scope) {
             return Ok(());
         }
         self.require(Self::STAFF)
+    }
+
+    /// Whether the token carries `scope`; `bookings:read:all` includes
+    /// `bookings:read`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes
+            .iter()
+            .any(|s| s == scope || (scope == "bookings:read" && s == "bookings:read:all"))
+    }
+
+    /// Partners without `bookings:read:all` see and change only the
+    /// bookings they made; everyone else is not narrowed this way.
+    pub fn partner_limited_to_own(&self) -> bool {
+        self.role == Role::Partner && !self.has_scope("bookings:read:all")
     }
 }
 
@@ -236,8 +290,12 @@ pub async fn verify_callers(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     use actix_web::HttpMessage;
     let mut outcome = verify_caller(req.request());
-    if let Ok(Some(principal)) = &outcome {
-        if let Err(refusal) = check_business(&req, &principal.business_id).await {
+    if let Ok(Some(principal)) = &mut outcome {
+        let checked = match principal.client_id.clone() {
+            Some(client_id) => check_client(&req, principal, &client_id).await,
+            None => check_business(&req, &principal.business_id).await,
+        };
+        if let Err(refusal) = checked {
             outcome = Err(refusal);
         }
     }
@@ -271,6 +329,36 @@ async fn check_business(req: &ServiceRequest, business_id: &str) -> Result<(), A
     Ok(())
 }
 
+/// An access token's client must still exist, belong to the token's
+/// business and be enabled: one primary-key lookup per request, so disabling
+/// a client stops its live tokens at once, on every instance. Scopes taken
+/// from the client since the token was issued are dropped from it too.
+async fn check_client(
+    req: &ServiceRequest,
+    principal: &mut Principal,
+    client_id: &str,
+) -> Result<(), AppError> {
+    let Some(pool) = req.app_data::<web::Data<crate::db::DbPool>>() else {
+        return Err(AppError::internal("the caller check has no database"));
+    };
+    let id = client_id.to_owned();
+    let client =
+        crate::db::blocking(pool, move |conn| crate::store::clients::by_id(conn, &id)).await?;
+    match client {
+        Some(client) if client.business_id == principal.business_id && !client.disabled => {
+            let allowed = client.scope_list();
+            principal.scopes.retain(|s| allowed.contains(s));
+            Ok(())
+        }
+        Some(client) if client.disabled => Err(AppError::unauthenticated(
+            "The partner client of this token is disabled.",
+        )),
+        _ => Err(AppError::unauthenticated(
+            "The token names a partner client that does not exist.",
+        )),
+    }
+}
+
 fn verify_caller(req: &HttpRequest) -> Result<Option<Principal>, AppError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
@@ -293,6 +381,7 @@ fn verify_caller(req: &HttpRequest) -> Result<Option<Principal>, AppError> {
         role: claims.role,
         business_id: claims.business,
         scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
+        client_id: claims.client_id.filter(|_| claims.role == Role::Partner),
     }))
 }
 
