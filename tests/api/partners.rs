@@ -325,6 +325,18 @@ on_both_databases! {
         let history = app.get(&format!("/v1/bookings/{}/history", id(&mine)), &app.token(Role::Agent)).json();
         let clients: Vec<&str> = history["data"].as_array().unwrap().iter().map(|h| h["client_id"].as_str().unwrap()).collect();
         assert_eq!(clients, vec![a.as_str(); 3]);
+        // The bookings report groups them by partner.
+        let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::London).date_naive();
+        let report = app.get(&format!("/v1/reports/bookings?from={today}&to={}", today + chrono::Duration::days(7)), &app.token(Role::Manager));
+        assert_eq!(report.status, 200, "{}", report.text);
+        let mut expected = vec![(a.clone(), 1, "cancelled"), (b.clone(), 1, "confirmed")];
+        expected.sort();
+        let partners: Vec<(String, i64, &str)> = report.json()["by_partner"].as_array().unwrap().iter().map(|p| {
+            let status = if p["by_status"]["cancelled"] == 1 { "cancelled" } else { "confirmed" };
+            (p["client_id"].as_str().unwrap().to_owned(), p["bookings"].as_i64().unwrap(), status)
+        }).collect();
+        assert_eq!(partners, expected);
+        assert_eq!(report.json()["bookings"], 3);
         // A client of another business, even with every booking in its scope, finds none of ours.
         let elsewhere = app.other_business();
         let foreign = created(app.post("/v1/clients", &app.token_for(&elsewhere, Role::Admin), &json!({"name": "Other", "scopes": ["bookings:read:all"]})));
