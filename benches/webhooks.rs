@@ -135,6 +135,7 @@ fn main() {
         jwt_secret: Some(Secret::new(SECRET.to_vec())),
         jwt_issuer: "slotwise".into(),
         jwt_audience: "slotwise-api".into(),
+        jwt_es256_key_file: None,
         demo: false,
         pool_size: 16,
         workers: 2,

@@ -33,6 +33,9 @@ pub struct Settings {
     pub jwt_secret: Option<Secret>,
     pub jwt_issuer: String,
     pub jwt_audience: String,
+    /// `SLOTWISE_JWT_ES256_KEY_FILE`: a P-256 private key (PEM); when set, tokens
+    /// are signed ES256 and its public key is served at `/.well-known/jwks.json`.
+    pub jwt_es256_key_file: Option<PathBuf>,
     pub demo: bool,
     pub pool_size: u32,
     pub workers: usize,
@@ -216,6 +219,7 @@ impl Settings {
             jwt_secret: env("SLOTWISE_JWT_SECRET").map(|s| Secret::new(s.into_bytes())),
             jwt_issuer: env("SLOTWISE_JWT_ISSUER").unwrap_or_else(|| "slotwise".to_owned()),
             jwt_audience: env("SLOTWISE_JWT_AUDIENCE").unwrap_or_else(|| "slotwise-api".to_owned()),
+            jwt_es256_key_file: env("SLOTWISE_JWT_ES256_KEY_FILE").map(PathBuf::from),
             demo: env_flag("SLOTWISE_DEMO", true)?,
             pool_size: env_number("SLOTWISE_DB_POOL_SIZE", 16)?,
             workers: env_number("SLOTWISE_WORKERS", workers_default)?,

@@ -28,7 +28,8 @@ use crate::error::AppError;
 use crate::store;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/oauth/token", web::post().to(issue_token));
+    cfg.route("/v1/oauth/token", web::post().to(issue_token))
+        .route("/.well-known/jwks.json", web::get().to(jwks));
 }
 
 /// How long an access token lives: short, so a token that leaks is worth
@@ -300,6 +301,27 @@ async fn token_for(
         expires_in: ACCESS_TOKEN_SECONDS,
         scope,
     }))
+}
+
+/// The public keys that verify slotwise's tokens (RFC 7517), so a gateway or
+/// a partner can check them without the secret. Only when an ES256 key is
+/// configured (`SLOTWISE_JWT_ES256_KEY_FILE`); 404 otherwise, as the HS256
+/// secret is never published.
+#[utoipa::path(
+    get, path = "/.well-known/jwks.json", tag = "partners",
+    responses(
+        (status = 200, content_type = "application/json", body = Object, description = "`{keys: [JWK]}`: each key with `kty`, `crv`, `x`, `y`, `kid`, `alg`, `use`", headers(("Cache-Control" = String))),
+        (status = 404, response = crate::error::NotFound),
+    ),
+    security(())
+)]
+pub async fn jwks(keys: web::Data<TokenKeys>) -> Result<HttpResponse, AppError> {
+    let set = keys
+        .jwks()
+        .ok_or_else(|| AppError::not_found("signing key set"))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(set))
 }
 
 /// The per-client request budget of one process (GCRA, like the strangers').

@@ -106,6 +106,7 @@ use crate::error;
         clients::update_client,
         clients::rotate_client_secret,
         oauth::issue_token,
+        oauth::jwks,
     ),
     components(
         schemas(error::Problem),

@@ -286,6 +286,11 @@ pub fn serve_online(pool: DbPool, online: slotwise::config::OnlineSettings) -> R
     serve_with(settings, pool, test_keys())
 }
 
+/// Serves the application over `pool` signing and verifying with `keys`.
+pub fn serve_with_keys(pool: DbPool, keys: TokenKeys) -> RunningServer {
+    serve_with(test_settings("unused".into()), pool, keys)
+}
+
 /// Serves the application over `pool` with these notification settings
 /// (whether webhooks may reach private addresses, senders).
 pub fn serve_notify(pool: DbPool, notify: slotwise::config::NotifySettings) -> RunningServer {
@@ -302,6 +307,7 @@ fn test_settings(database_url: String) -> Settings {
         jwt_secret: Some(Secret::new(SECRET.to_vec())),
         jwt_issuer: "slotwise".into(),
         jwt_audience: "slotwise-api".into(),
+        jwt_es256_key_file: None,
         demo: false,
         pool_size: 20,
         workers: 2,

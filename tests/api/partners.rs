@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use slotwise::api::auth::Role;
 use slotwise::config::OnlineSettings;
 
-use crate::harness::{serve_online, Reply, TestApp};
+use crate::harness::{serve_online, serve_with_keys, test_keys, Reply, TestApp};
 use crate::memory::{created, exec, id, sql_time};
 use crate::on_both_databases;
 use crate::shop::{book, booking, london, open, rfc3339};
@@ -445,6 +445,42 @@ on_both_databases! {
         // A second token of the same client spends from the same bucket.
         let again = token_at(&a, &a_secret);
         get(&again).problem(429, "rate_limited");
+    }
+}
+
+on_both_databases! {
+    fn with_an_es256_key_tokens_verify_against_the_published_jwks(app: &TestApp) {
+        // Only the shared secret: nothing to publish.
+        app.request("GET", "/.well-known/jwks.json", None, &[], None).problem(404, "not_found");
+        let keys = test_keys().with_es256_pem(include_bytes!("../fixtures/es256-test-key.pem")).unwrap();
+        let pool = slotwise::db::connect(&slotwise::db::DatabaseUrl::parse(&app.database_url), 4).unwrap();
+        let server = serve_with_keys(pool, keys);
+        let published = app.request_at(&server.base, "GET", "/.well-known/jwks.json", None, &[], None);
+        assert_eq!(published.status, 200, "{}", published.text);
+        let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_str(&published.text).unwrap();
+        assert_eq!(jwks.keys.len(), 1);
+        let raw = published.json();
+        assert_eq!((raw["keys"][0]["kty"].as_str(), raw["keys"][0]["alg"].as_str(), raw["keys"][0]["use"].as_str()), (Some("EC"), Some("ES256"), Some("sig")));
+        assert!(raw["keys"][0].get("d").is_none(), "never the private key");
+
+        let (client, secret) = register(app, &["catalog:read"]);
+        let reply = token_request_at(app, &server.base, Some((&client, &secret)), "grant_type=client_credentials");
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        let token = reply.json()["access_token"].as_str().unwrap().to_owned();
+        // A gateway with nothing but the JWKS verifies it.
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!((header.alg, header.typ.as_deref()), (jsonwebtoken::Algorithm::ES256, Some("at+jwt")));
+        let jwk = jwks.find(header.kid.as_deref().unwrap()).expect("the kid is published");
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+        validation.set_audience(&["slotwise-api"]);
+        validation.set_issuer(&["slotwise"]);
+        let verified = jsonwebtoken::decode::<Value>(&token, &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(), &validation).unwrap();
+        assert_eq!(verified.claims["client_id"], client.as_str());
+        // The API takes it, and still takes the HS256 tokens signed before the key was configured.
+        assert_eq!(app.request_at(&server.base, "GET", "/v1/services", Some(&token), &[], None).status, 200);
+        assert_eq!(app.request_at(&server.base, "GET", "/v1/services", Some(&app.token(Role::Agent)), &[], None).status, 200);
+        // The secret-only server cannot check an ES256 token.
+        app.get("/v1/services", &token).problem(401, "unauthenticated");
     }
 }
 
