@@ -196,6 +196,7 @@ fn resolve_customer(
     conn: &mut DbConnection,
     business: &str,
     customer: &CustomerRef,
+    actor: &Actor,
     at: NaiveDateTime,
 ) -> Result<Customer, TxError> {
     match customer {
@@ -206,6 +207,7 @@ fn resolve_customer(
             name,
             email.as_deref(),
             phone.as_deref(),
+            actor.client_id.as_deref(),
             at,
         ),
     }
@@ -260,7 +262,7 @@ pub fn create(
             )?;
         }
         let slot = calendar::check_slot(conn, ctx, start, &wanted, now, Except::default())?;
-        let customer = resolve_customer(conn, &business, &request.customer, at)?;
+        let customer = resolve_customer(conn, &business, &request.customer, actor, at)?;
         let booking = Booking {
             id: booking_id,
             business_id: business.clone(),

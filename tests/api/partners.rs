@@ -296,7 +296,10 @@ on_both_databases! {
         assert_eq!(history.json()["data"][0]["client_id"], a.as_str(), "{}", history.text);
         let events = app.get(&format!("/v1/events?subject_id={}", id(&mine)), &app.token(Role::Manager)).json();
         assert_eq!(events["data"][0]["data"]["client_id"], a.as_str());
-        assert_eq!(crate::memory::count(app, &format!("events WHERE client_id = '{a}'")), 1);
+        // booking.created, and customer.created for the customer it brought.
+        assert_eq!(crate::memory::count(app, &format!("events WHERE client_id = '{a}'")), 2);
+        assert_eq!(crate::memory::count(app, &format!("events WHERE client_id = '{a}' AND event_type = 'customer.created' AND subject_id = '{}'", mine["customer_id"].as_str().unwrap())), 1);
+        assert_eq!(crate::memory::count(app, "events WHERE client_id IS NOT NULL AND event_type = 'customer.created'"), 2);
 
         let listed = |token: &str| -> Vec<String> {
             app.get("/v1/bookings", token).json()["data"].as_array().unwrap().iter().map(id).collect()
