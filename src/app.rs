@@ -81,6 +81,7 @@ impl Application {
         )?);
         let strangers =
             web::Data::new(api::strangers::StrangerLimits::new(settings.online.clone()));
+        let partner_limits = web::Data::new(api::oauth::PartnerLimits::new(&settings.online));
         let cors_origins = settings.online.cors_origins.clone();
         let known_businesses = web::Data::new(api::auth::KnownBusinesses::default());
         let notify = web::Data::new(settings.notify.clone());
@@ -88,6 +89,7 @@ impl Application {
             App::new()
                 .app_data(pool.clone())
                 .app_data(strangers.clone())
+                .app_data(partner_limits.clone())
                 .app_data(keys.clone())
                 .app_data(metrics.clone())
                 .app_data(booking_settings.clone())
@@ -101,6 +103,7 @@ impl Application {
                     api::text_input::refuse_control_characters,
                 ))
                 .wrap(middleware::from_fn(api::strangers::limit_strangers))
+                .wrap(middleware::from_fn(api::oauth::limit_partners))
                 .wrap(middleware::from_fn(api::auth::verify_callers))
                 .wrap(middleware::from_fn(telemetry::observe_requests))
                 // Outermost, so every answer (a 429 too) is readable by the widget.

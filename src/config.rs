@@ -33,6 +33,9 @@ pub struct Settings {
     pub jwt_secret: Option<Secret>,
     pub jwt_issuer: String,
     pub jwt_audience: String,
+    /// `SLOTWISE_JWT_ES256_KEY_FILE`: a P-256 private key (PEM); when set, tokens
+    /// are signed ES256 and its public key is served at `/.well-known/jwks.json`.
+    pub jwt_es256_key_file: Option<PathBuf>,
     pub demo: bool,
     pub pool_size: u32,
     pub workers: usize,
@@ -97,8 +100,9 @@ impl NotifySettings {
     }
 }
 
-/// The online door's settings: who may call from a browser, and how much a
-/// stranger (a caller without a valid token) may ask for.
+/// The online door's settings: who may call from a browser, how much a
+/// stranger (a caller without a valid token) may ask for, and how much each
+/// partner client may.
 #[derive(Debug, Clone)]
 pub struct OnlineSettings {
     /// `SLOTWISE_CORS_ORIGINS`: `None` allows any origin (the default, `*`).
@@ -111,6 +115,10 @@ pub struct OnlineSettings {
     pub anonymous_burst: u32,
     /// `SLOTWISE_HOLDS_PER_ADDRESS`: live holds one address may keep per business; 0 turns it off.
     pub holds_per_address: u32,
+    /// `SLOTWISE_PARTNER_REQUESTS_PER_MINUTE`: sustained rate per partner client; 0 turns it off.
+    pub partner_per_minute: u32,
+    /// `SLOTWISE_PARTNER_BURST`: requests a quiet partner client may send at once.
+    pub partner_burst: u32,
 }
 
 impl Default for OnlineSettings {
@@ -121,6 +129,8 @@ impl Default for OnlineSettings {
             anonymous_per_minute: 120,
             anonymous_burst: 40,
             holds_per_address: 3,
+            partner_per_minute: 600,
+            partner_burst: 100,
         }
     }
 }
@@ -163,6 +173,11 @@ impl OnlineSettings {
                 "SLOTWISE_HOLDS_PER_ADDRESS",
                 defaults.holds_per_address,
             )?,
+            partner_per_minute: env_number(
+                "SLOTWISE_PARTNER_REQUESTS_PER_MINUTE",
+                defaults.partner_per_minute,
+            )?,
+            partner_burst: env_number("SLOTWISE_PARTNER_BURST", defaults.partner_burst)?,
         })
     }
 }
@@ -205,6 +220,7 @@ impl Settings {
             jwt_secret: Some(Secret::new(secret.to_vec())),
             jwt_issuer: "slotwise".into(),
             jwt_audience: "slotwise-api".into(),
+            jwt_es256_key_file: None,
             demo: false,
             pool_size: 16,
             workers: 2,
@@ -234,6 +250,7 @@ impl Settings {
             jwt_secret: env("SLOTWISE_JWT_SECRET").map(|s| Secret::new(s.into_bytes())),
             jwt_issuer: env("SLOTWISE_JWT_ISSUER").unwrap_or_else(|| "slotwise".to_owned()),
             jwt_audience: env("SLOTWISE_JWT_AUDIENCE").unwrap_or_else(|| "slotwise-api".to_owned()),
+            jwt_es256_key_file: env("SLOTWISE_JWT_ES256_KEY_FILE").map(PathBuf::from),
             demo: env_flag("SLOTWISE_DEMO", true)?,
             pool_size: env_number("SLOTWISE_DB_POOL_SIZE", 16)?,
             workers: env_number("SLOTWISE_WORKERS", workers_default)?,

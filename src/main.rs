@@ -184,11 +184,15 @@ fn run(cli: Cli) -> Result<(), String> {
 
 fn token_keys(settings: &Settings) -> Result<TokenKeys, String> {
     let secret = settings.resolve_jwt_secret()?;
-    Ok(TokenKeys::hs256(
-        &secret,
-        &settings.jwt_issuer,
-        &settings.jwt_audience,
-    ))
+    let keys = TokenKeys::hs256(&secret, &settings.jwt_issuer, &settings.jwt_audience);
+    match &settings.jwt_es256_key_file {
+        None => Ok(keys),
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .map_err(|e| format!("SLOTWISE_JWT_ES256_KEY_FILE {}: {e}", path.display()))?;
+            keys.with_es256_pem(&pem)
+        }
+    }
 }
 
 fn serve(settings: Settings) -> Result<(), String> {

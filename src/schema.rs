@@ -178,6 +178,7 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        client_id -> Nullable<Text>,
     }
 }
 
@@ -207,6 +208,7 @@ diesel::table! {
         subject_id -> Text,
         payload -> Text,
         created_at -> Timestamp,
+        client_id -> Nullable<Text>,
     }
 }
 
@@ -223,6 +225,7 @@ diesel::table! {
         override_rules -> Nullable<Text>,
         override_reason -> Nullable<Text>,
         created_at -> Timestamp,
+        client_id -> Nullable<Text>,
     }
 }
 
@@ -420,6 +423,22 @@ diesel::joinable!(services -> locations (location_id));
 diesel::joinable!(service_requirements -> services (service_id));
 diesel::joinable!(service_requirements -> resources (resource_id));
 diesel::joinable!(bookings -> customers (customer_id));
+diesel::table! {
+    partner_clients (id) {
+        id -> Text,
+        business_id -> Text,
+        name -> Text,
+        scopes -> Text,
+        secret_hash -> Text,
+        previous_secret_hash -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamp>,
+        disabled -> Bool,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(bookings -> services (service_id));
 diesel::joinable!(allocations -> bookings (booking_id));
 diesel::joinable!(allocations -> holds (hold_id));
@@ -459,4 +478,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     webhook_attempts,
     notifications,
+    partner_clients,
 );

@@ -10,6 +10,7 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{http::header, web, FromRequest, HttpRequest};
+use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -75,15 +76,39 @@ pub struct Claims {
     pub iat: i64,
     pub nbf: i64,
     pub exp: i64,
+    /// Access tokens from `POST /v1/oauth/token`: the partner client they were
+    /// issued to (RFC 9068), checked on every request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
 }
 
-/// Signing and verification keys plus the expected issuer and audience.
+/// Signing and verification keys plus the expected issuer and audience:
+/// HS256 with the configured secret, and optionally an ES256 key pair that
+/// then signs every token and is published at `/.well-known/jwks.json`.
 #[derive(Clone)]
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    es256: Option<Es256Key>,
     issuer: String,
     audience: String,
+}
+
+/// An ES256 signing key, its public half as a JWK, and its key id (the
+/// JWK's RFC 7638 thumbprint, so the id changes exactly when the key does).
+#[derive(Clone)]
+struct Es256Key {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    jwk: jsonwebtoken::jwk::Jwk,
+}
+
+impl Es256Key {
+    fn kid(&self) -> Option<String> {
+        self.jwk.common.key_id.clone()
+    }
 }
 
 impl TokenKeys {
@@ -91,9 +116,53 @@ impl TokenKeys {
         Self {
             encoding: EncodingKey::from_secret(secret.expose()),
             decoding: DecodingKey::from_secret(secret.expose()),
+            es256: None,
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
         }
+    }
+
+    /// Signs with this P-256 private key (PKCS#8 PEM, `BEGIN PRIVATE KEY`, as
+    /// `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`
+    /// writes it) from now on; HS256 tokens signed with the secret are still
+    /// accepted.
+    pub fn with_es256_pem(mut self, pem: &[u8]) -> Result<Self, String> {
+        use jsonwebtoken::jwk::{Jwk, PublicKeyUse, ThumbprintHash};
+        let encoding = EncodingKey::from_ec_der(&pkcs8_der(pem)?);
+        let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::ES256)
+            .map_err(|e| format!("the ES256 key's public half: {e}"))?;
+        jwk.common.key_id = Some(jwk.thumbprint(ThumbprintHash::SHA256));
+        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+        let decoding = DecodingKey::from_jwk(&jwk).map_err(|e| e.to_string())?;
+        self.es256 = Some(Es256Key {
+            encoding,
+            decoding,
+            jwk,
+        });
+        Ok(self)
+    }
+
+    /// The public keys that verify our tokens, for `/.well-known/jwks.json`;
+    /// `None` with only the shared secret (which must never be published).
+    pub fn jwks(&self) -> Option<jsonwebtoken::jwk::JwkSet> {
+        self.es256.as_ref().map(|key| jsonwebtoken::jwk::JwkSet {
+            keys: vec![key.jwk.clone()],
+        })
+    }
+
+    fn sign(&self, typ: Option<&str>, claims: &Claims) -> Result<String, String> {
+        let (mut header, key) = match &self.es256 {
+            Some(es256) => {
+                let mut header = Header::new(Algorithm::ES256);
+                header.kid = es256.kid();
+                (header, &es256.encoding)
+            }
+            None => (Header::new(Algorithm::HS256), &self.encoding),
+        };
+        if let Some(typ) = typ {
+            header.typ = Some(typ.to_owned());
+        }
+        jsonwebtoken::encode(&header, claims, key).map_err(|e| e.to_string())
     }
 
     /// Mints a token for `sub` acting as `role` in `business`, valid `ttl_minutes`.
@@ -116,20 +185,56 @@ impl TokenKeys {
             iat: now,
             nbf: now,
             exp: now + ttl_minutes * 60,
+            client_id: None,
+            jti: None,
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| e.to_string())
+        self.sign(None, &claims)
+    }
+
+    /// An RFC 9068 access token for a partner client (`typ: at+jwt`): the
+    /// client is its subject and its `client_id`, with the granted `scope`.
+    pub fn mint_access_token(
+        &self,
+        business: &str,
+        client_id: &str,
+        scope: &str,
+        ttl_seconds: i64,
+    ) -> Result<String, String> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: client_id.to_owned(),
+            role: Role::Partner,
+            business: business.to_owned(),
+            scope: scope.to_owned(),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            iat: now,
+            nbf: now,
+            exp: now + ttl_seconds,
+            client_id: Some(client_id.to_owned()),
+            jti: Some(crate::ids::new_id("atk")),
+        };
+        self.sign(Some("at+jwt"), &claims)
     }
 
     /// Verifies signature, algorithm, expiry, not-before, issuer and audience.
+    /// Each key verifies only its own algorithm: ES256 tokens by the public
+    /// key (when configured), everything else as HS256 by the secret.
     pub fn verify(&self, token: &str) -> Result<Claims, AppError> {
-        let mut validation = Validation::new(Algorithm::HS256);
+        let es256 = self.es256.as_ref().filter(|_| {
+            jsonwebtoken::decode_header(token).is_ok_and(|h| h.alg == Algorithm::ES256)
+        });
+        let (algorithm, key) = match es256 {
+            Some(es256) => (Algorithm::ES256, &es256.decoding),
+            None => (Algorithm::HS256, &self.decoding),
+        };
+        let mut validation = Validation::new(algorithm);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub", "nbf"]);
         validation.validate_nbf = true;
         validation.leeway = 30;
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+        jsonwebtoken::decode::<Claims>(token, key, &validation)
             .map(|data| data.claims)
             .map_err(|e| {
                 use jsonwebtoken::errors::ErrorKind;
@@ -148,6 +253,20 @@ impl TokenKeys {
     }
 }
 
+/// The DER inside a PKCS#8 PEM private key.
+fn pkcs8_der(pem: &[u8]) -> Result<Vec<u8>, String> {
+    let text = std::str::from_utf8(pem).map_err(|_| "the ES256 key file is not PEM text")?;
+    let body = text
+        .split("-----BEGIN PRIVATE KEY-----")
+        .nth(1)
+        .and_then(|rest| rest.split("-----END PRIVATE KEY-----").next())
+        .ok_or("the ES256 key file holds no `BEGIN PRIVATE KEY` (PKCS#8) block")?;
+    let base64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(base64)
+        .map_err(|_| "the ES256 key's PEM block is not base64".to_owned())
+}
+
 /// An authenticated caller: its role, its business, and who it is.
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -155,6 +274,10 @@ pub struct Principal {
     pub role: Role,
     pub business_id: String,
     pub scopes: Vec<String>,
+    /// The partner client behind an access token from `POST /v1/oauth/token`;
+    /// `None` for every other token (staff, customers, partner tokens minted
+    /// with the server's own secret by `slotwise token`).
+    pub client_id: Option<String>,
 }
 
 impl Principal {
@@ -177,10 +300,24 @@ impl Principal {
 
     /// Staff roles, or a partner holding `scope`.
     pub fn require_staff_or_partner_scope(&self, scope: &str) -> Result<(), AppError> {
-        if self.role == Role::Partner && self.scopes.iter().any(|s| s == scope) {
+        if self.role == Role::Partner && self.has_scope(scope) {
             return Ok(());
         }
         self.require(Self::STAFF)
+    }
+
+    /// Whether the token carries `scope`; `bookings:read:all` includes
+    /// `bookings:read`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes
+            .iter()
+            .any(|s| s == scope || (scope == "bookings:read" && s == "bookings:read:all"))
+    }
+
+    /// Partners without `bookings:read:all` see and change only the
+    /// bookings they made; everyone else is not narrowed this way.
+    pub fn partner_limited_to_own(&self) -> bool {
+        self.role == Role::Partner && !self.has_scope("bookings:read:all")
     }
 }
 
@@ -236,8 +373,12 @@ pub async fn verify_callers(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     use actix_web::HttpMessage;
     let mut outcome = verify_caller(req.request());
-    if let Ok(Some(principal)) = &outcome {
-        if let Err(refusal) = check_business(&req, &principal.business_id).await {
+    if let Ok(Some(principal)) = &mut outcome {
+        let checked = match principal.client_id.clone() {
+            Some(client_id) => check_client(&req, principal, &client_id).await,
+            None => check_business(&req, &principal.business_id).await,
+        };
+        if let Err(refusal) = checked {
             outcome = Err(refusal);
         }
     }
@@ -271,6 +412,36 @@ async fn check_business(req: &ServiceRequest, business_id: &str) -> Result<(), A
     Ok(())
 }
 
+/// An access token's client must still exist, belong to the token's
+/// business and be enabled: one primary-key lookup per request, so disabling
+/// a client stops its live tokens at once, on every instance. Scopes taken
+/// from the client since the token was issued are dropped from it too.
+async fn check_client(
+    req: &ServiceRequest,
+    principal: &mut Principal,
+    client_id: &str,
+) -> Result<(), AppError> {
+    let Some(pool) = req.app_data::<web::Data<crate::db::DbPool>>() else {
+        return Err(AppError::internal("the caller check has no database"));
+    };
+    let id = client_id.to_owned();
+    let client =
+        crate::db::blocking(pool, move |conn| crate::store::clients::by_id(conn, &id)).await?;
+    match client {
+        Some(client) if client.business_id == principal.business_id && !client.disabled => {
+            let allowed = client.scope_list();
+            principal.scopes.retain(|s| allowed.contains(s));
+            Ok(())
+        }
+        Some(client) if client.disabled => Err(AppError::unauthenticated(
+            "The partner client of this token is disabled.",
+        )),
+        _ => Err(AppError::unauthenticated(
+            "The token names a partner client that does not exist.",
+        )),
+    }
+}
+
 fn verify_caller(req: &HttpRequest) -> Result<Option<Principal>, AppError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
@@ -293,6 +464,7 @@ fn verify_caller(req: &HttpRequest) -> Result<Option<Principal>, AppError> {
         role: claims.role,
         business_id: claims.business,
         scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
+        client_id: claims.client_id.filter(|_| claims.role == Role::Partner),
     }))
 }
 
@@ -363,6 +535,50 @@ mod tests {
             .mint("biz_1", Role::Admin, "eve", "", 5)
             .unwrap();
         assert!(keys().verify(&forged).is_err());
+    }
+
+    const TEST_EC_KEY: &[u8] = include_bytes!("../../tests/fixtures/es256-test-key.pem");
+
+    #[test]
+    fn with_an_es256_key_tokens_are_es256_with_its_kid_and_hs256_still_verifies() {
+        let es = keys().with_es256_pem(TEST_EC_KEY).unwrap();
+        let token = es
+            .mint_access_token("biz_1", "cli_1", "catalog:read", 60)
+            .unwrap();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        let jwks = es.jwks().unwrap();
+        assert_eq!(header.alg, Algorithm::ES256);
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        assert_eq!(header.kid, jwks.keys[0].common.key_id);
+        assert_eq!(
+            es.verify(&token).unwrap().client_id.as_deref(),
+            Some("cli_1")
+        );
+        // Old HS256 tokens keep working; the secret-only keys cannot check ES256.
+        let old = keys().mint("biz_1", Role::Agent, "alice", "", 5).unwrap();
+        assert_eq!(es.verify(&old).unwrap().sub, "alice");
+        assert!(keys().verify(&token).is_err());
+        assert!(keys().jwks().is_none());
+        // The JWKS is public only: no private member `d`.
+        let published = serde_json::to_value(&jwks).unwrap();
+        assert_eq!(published["keys"][0]["kty"], "EC");
+        assert_eq!(published["keys"][0]["crv"], "P-256");
+        assert!(published["keys"][0].get("d").is_none());
+        assert!(keys().with_es256_pem(b"not a key").is_err());
+    }
+
+    #[test]
+    fn an_hs256_token_signed_with_the_public_key_is_refused() {
+        // Algorithm confusion: HS256 keyed with the published key's bytes.
+        let es = keys().with_es256_pem(TEST_EC_KEY).unwrap();
+        let x = serde_json::to_value(es.jwks().unwrap()).unwrap()["keys"][0]["x"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let forged = TokenKeys::hs256(&Secret::new(x.into_bytes()), "slotwise", "slotwise-api")
+            .mint("biz_1", Role::Admin, "eve", "", 5)
+            .unwrap();
+        assert!(es.verify(&forged).is_err());
     }
 
     #[test]

@@ -154,6 +154,7 @@ pub fn slot_view(slot: &Slot, tz: Tz) -> SlotView {
         (status = 200, body = AvailabilityView),
         (status = 400, response = crate::error::BadRequest),
         (status = 401, response = crate::error::Unauthenticated),
+        (status = 403, response = crate::error::Forbidden),
         (status = 404, response = crate::error::NotFound),
         (status = 409, response = crate::error::Conflict),
         (status = 422, response = crate::error::ValidationFailed),
@@ -166,6 +167,7 @@ pub async fn get_availability(
     query: web::Query<AvailabilityQuery>,
 ) -> Result<HttpResponse, AppError> {
     let caller: Caller = caller(maybe);
+    caller.require_partner_scope("availability:read")?;
     let query = query.into_inner();
     let render_tz = render_zone(&query)?;
     let found = blocking(&pool, move |conn| {
@@ -321,6 +323,7 @@ pub struct AvailabilityDaysView {
         (status = 200, body = AvailabilityDaysView),
         (status = 400, response = crate::error::BadRequest),
         (status = 401, response = crate::error::Unauthenticated),
+        (status = 403, response = crate::error::Forbidden),
         (status = 404, response = crate::error::NotFound),
         (status = 409, response = crate::error::Conflict),
         (status = 422, response = crate::error::ValidationFailed),
@@ -334,6 +337,7 @@ pub async fn get_availability_days(
     query: web::Query<AvailabilityQuery>,
 ) -> Result<HttpResponse, AppError> {
     let caller: Caller = caller(maybe);
+    caller.require_partner_scope("availability:read")?;
     let query = query.into_inner();
     let render_tz = render_zone(&query)?;
     let found = blocking(&pool, move |conn| {

@@ -119,6 +119,9 @@ pub struct BookingView {
     pub channel: Channel,
     /// The subject of the token that booked it (`anonymous` for the widget).
     pub created_by: String,
+    /// The partner client that booked it, for bookings made through partner apps.
+    #[schema(example = "cli_01JD3V6Q8M2X4Z7C9B1N5R3T6W")]
+    pub client_id: Option<String>,
     pub notes: Option<String>,
     pub cancel_reason: Option<String>,
     pub version: i32,
@@ -150,6 +153,7 @@ pub(crate) fn booking_view(b: Booking, tz: Tz) -> BookingView {
         local_end: local_text(end, tz),
         timezone: tz.name().to_owned(),
         created_by: b.created_by,
+        client_id: b.client_id,
         notes: b.notes,
         cancel_reason: b.cancel_reason,
         version: b.version,
@@ -412,24 +416,30 @@ pub struct BookingQuery {
     pub channel: Option<Channel>,
 }
 
-/// Staff see every booking of the business; partners (`bookings:read`) those
-/// they made; customers their own.
+/// Whose bookings a caller may act on: staff every booking of the business;
+/// customers their own; partners those they made, unless granted
+/// `bookings:read:all`. Anything else does not exist for the caller (404).
+fn may_touch(caller: &Caller, booking: &Booking) -> Result<(), AppError> {
+    let principal = caller.require_token()?;
+    let theirs = match principal.role {
+        Role::Customer => booking.customer_id == principal.subject,
+        Role::Partner => caller.own_partner().is_none_or(|own| booking.made_by(&own)),
+        _ => true,
+    };
+    if theirs {
+        Ok(())
+    } else {
+        Err(AppError::not_found("booking"))
+    }
+}
+
+/// As [`may_touch`], and partners need `bookings:read` to read.
 fn may_see(caller: &Caller, booking: &Booking) -> Result<(), AppError> {
     let principal = caller.require_token()?;
-    match principal.role {
-        Role::Customer if booking.customer_id != principal.subject => {
-            Err(AppError::not_found("booking"))
-        }
-        Role::Partner => {
-            principal.require_staff_or_partner_scope("bookings:read")?;
-            if booking.created_by == principal.subject {
-                Ok(())
-            } else {
-                Err(AppError::not_found("booking"))
-            }
-        }
-        _ => Ok(()),
+    if principal.role == Role::Partner {
+        principal.require_staff_or_partner_scope("bookings:read")?;
     }
+    may_touch(caller, booking)
 }
 
 /// List bookings, oldest created first.
@@ -478,7 +488,7 @@ pub async fn list_bookings(
             customer_id: query.customer_id,
             status: query.status.map(|s| s.as_str().to_owned()),
             channel: query.channel.map(|c| c.as_str().to_owned()),
-            created_by: None,
+            made_by: None,
         };
         // `to` is exclusive here (a date means the end of that day), so an
         // equal bound is already an empty range.
@@ -489,7 +499,7 @@ pub async fn list_bookings(
         }
         match principal.role {
             Role::Customer => filter.customer_id = Some(principal.subject.clone()),
-            Role::Partner => filter.created_by = Some(principal.subject.clone()),
+            Role::Partner => filter.made_by = Caller(Some(principal.clone())).own_partner(),
             _ => {}
         }
         let rows = store::bookings::list(conn, &principal.business_id, &filter, &request)?;
@@ -702,6 +712,8 @@ pub struct HistoryView {
     pub actor: String,
     pub actor_role: String,
     pub channel: Channel,
+    /// The partner client that made the change, if one did.
+    pub client_id: Option<String>,
     #[schema(value_type = Object)]
     pub details: serde_json::Value,
     #[serde(rename = "override")]
@@ -717,6 +729,7 @@ fn history_view(h: HistoryEntry) -> HistoryView {
         actor: h.actor,
         actor_role: h.actor_role,
         channel: Channel::parse(&h.channel).unwrap_or(Channel::Online),
+        client_id: h.client_id,
         details: serde_json::from_str(&h.details).unwrap_or(serde_json::Value::Null),
         override_rules: h.override_rules.map(|rules| OverrideView {
             rules: rules.split(',').map(str::to_owned).collect(),
@@ -820,7 +833,7 @@ pub async fn reschedule_booking(
         let now = Utc::now();
         let business = caller.business().unwrap_or_default().to_owned();
         let current = store::bookings::find(conn, &business, &id, None)?;
-        may_see(&caller, &current)?;
+        may_touch(&caller, &current)?;
         let ctx = calendar::service_context(conn, Some(&business), &current.service_id)?;
         let policy = ctx.policy();
         let channel = caller.channel();
@@ -888,7 +901,7 @@ async fn apply_step(
         let now = Utc::now();
         let business = caller.business().unwrap_or_default().to_owned();
         let current = store::bookings::find(conn, &business, &id, None)?;
-        may_see(&caller, &current)?;
+        may_touch(&caller, &current)?;
         let service = store::services::find(conn, &business, &current.service_id)?;
         let cancel_cutoff = chrono::Duration::minutes(service.row.cancel_cutoff_minutes.into());
         let rules = |booking: &Booking| -> Result<Waiver, AppError> {

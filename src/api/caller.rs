@@ -7,7 +7,7 @@ use super::auth::{Principal, Role};
 use crate::domain::catalog::Channel;
 use crate::domain::policy::{apply_override, Override, Violation};
 use crate::error::AppError;
-use crate::store::bookings::{Actor, Waiver};
+use crate::store::bookings::{Actor, MadeBy, Waiver};
 
 /// A caller of the booking flow: anonymous (the online widget) or a token holder.
 #[derive(Debug, Clone)]
@@ -55,12 +55,17 @@ impl Caller {
             .map(|p| p.subject.clone())
     }
 
-    /// For partner tokens, their subject: partners see the bookings they made.
-    pub fn own_partner(&self) -> Option<String> {
+    /// For partner tokens without `bookings:read:all`, the partner whose
+    /// bookings they are limited to: its client, or for a token minted by
+    /// hand its subject.
+    pub fn own_partner(&self) -> Option<MadeBy> {
         self.0
             .as_ref()
-            .filter(|p| p.role == Role::Partner)
-            .map(|p| p.subject.clone())
+            .filter(|p| p.partner_limited_to_own())
+            .map(|p| match &p.client_id {
+                Some(client) => MadeBy::Client(client.clone()),
+                None => MadeBy::Subject(p.subject.clone()),
+            })
     }
 
     pub fn actor(&self) -> Actor {
@@ -69,11 +74,13 @@ impl Caller {
                 subject: "anonymous".into(),
                 role: "anonymous".into(),
                 channel: self.channel().as_str().into(),
+                client_id: None,
             },
             Some(p) => Actor {
                 subject: p.subject.clone(),
                 role: p.role.as_str().into(),
                 channel: self.channel().as_str().into(),
+                client_id: p.client_id.clone(),
             },
         }
     }
@@ -89,6 +96,14 @@ impl Caller {
         self.0
             .as_ref()
             .ok_or_else(|| AppError::unauthenticated("This endpoint needs a bearer token."))
+    }
+
+    /// Partners need `scope`; everyone else passes (their own rules apply).
+    pub fn require_partner_scope(&self, scope: &str) -> Result<(), AppError> {
+        match &self.0 {
+            Some(p) if p.role == Role::Partner => p.require_staff_or_partner_scope(scope),
+            _ => Ok(()),
+        }
     }
 
     /// Partners may create and change bookings only with `bookings:write`.

@@ -8,6 +8,7 @@ pub mod bookings;
 pub mod business;
 pub mod caller;
 pub mod catalog;
+pub mod clients;
 pub mod customers;
 pub mod events;
 pub mod feedback;
@@ -18,6 +19,7 @@ pub mod intents;
 pub mod interactions;
 pub mod locations;
 pub mod notifications;
+pub mod oauth;
 pub mod openapi;
 pub mod pauses;
 pub mod public;
@@ -62,6 +64,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(public::routes)
         .configure(webhooks::routes)
         .configure(notifications::routes)
+        .configure(clients::routes)
+        .configure(oauth::routes)
         .configure(pauses::routes)
         .default_service(web::to(|| async {
             AppError::route_not_found().into_response()

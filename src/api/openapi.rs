@@ -5,8 +5,9 @@ use utoipa::{Modify, OpenApi};
 
 use super::idempotency::IdempotencyDocs;
 use super::{
-    availability, bookings, business, customers, events, feedback, health, holds, intents,
-    interactions, locations, notifications, pauses, public, reports, resources, services, webhooks,
+    availability, bookings, business, clients, customers, events, feedback, health, holds, intents,
+    interactions, locations, notifications, oauth, pauses, public, reports, resources, services,
+    webhooks,
 };
 use crate::error;
 
@@ -103,6 +104,13 @@ use crate::error;
         webhooks::test_webhook,
         webhooks::replay_webhook,
         webhooks::retry_delivery,
+        clients::list_clients,
+        clients::create_client,
+        clients::get_client,
+        clients::update_client,
+        clients::rotate_client_secret,
+        oauth::issue_token,
+        oauth::jwks,
     ),
     components(
         schemas(error::Problem),
@@ -130,6 +138,7 @@ use crate::error;
         (name = "feedback", description = "Feedback after a completed visit"),
         (name = "webhooks", description = "Signed Standard Webhooks from the outbox: subscriptions, deliveries, every attempt, tests, replays"),
         (name = "reports", description = "Contacts and their cost, satisfaction, and bookings"),
+        (name = "partners", description = "Partner apps: their OAuth clients (admin) and the client credentials grant"),
     )
 )]
 pub struct ApiDoc;
@@ -142,6 +151,11 @@ impl Modify for BearerAuth {
         let mut scheme = Http::new(HttpAuthScheme::Bearer);
         scheme.bearer_format = Some("JWT".to_owned());
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+        // Partner clients authenticate to the token endpoint (RFC 6749 §2.3.1).
+        components.add_security_scheme(
+            "client_basic",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+        );
     }
 }
 

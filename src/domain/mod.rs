@@ -10,6 +10,7 @@ pub mod ics;
 pub mod interactions;
 pub mod lifecycle;
 pub mod notifications;
+pub mod partners;
 pub mod pauses;
 pub mod policy;
 pub mod reference;

@@ -321,6 +321,8 @@ pub struct BookingLine {
     pub status: String,
     pub created_at: NaiveDateTime,
     pub starts_at: NaiveDateTime,
+    /// The partner client that made it, if one did.
+    pub client_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -340,11 +342,26 @@ pub struct ChannelBookings {
     pub lead_time: LeadTime,
 }
 
+/// The bookings one partner client made.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct PartnerBookings {
+    #[schema(example = "cli_01JD3V6Q8M2X4Z7C9B1N5R3T6W")]
+    pub client_id: String,
+    pub bookings: i64,
+    /// Status → bookings.
+    pub by_status: BTreeMap<String, i64>,
+    pub no_show_rate: Option<f64>,
+    pub cancellation_rate: Option<f64>,
+    pub lead_time: LeadTime,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct BookingReport {
     pub bookings: i64,
     pub by_status: BTreeMap<String, i64>,
     pub by_channel: Vec<ChannelBookings>,
+    /// Bookings made through partner apps, by client (ordered by id).
+    pub by_partner: Vec<PartnerBookings>,
     pub no_show_rate: Option<f64>,
     pub cancellation_rate: Option<f64>,
     pub lead_time: LeadTime,
@@ -412,10 +429,32 @@ pub fn booking_report(lines: &[BookingLine]) -> BookingReport {
             }
         })
         .collect();
+    let mut partners: BTreeMap<String, Vec<&BookingLine>> = BTreeMap::new();
+    for line in lines {
+        if let Some(client) = &line.client_id {
+            partners.entry(client.clone()).or_default().push(line);
+        }
+    }
+    let by_partner = partners
+        .into_iter()
+        .map(|(client_id, members)| {
+            let counts = status_counts(members.iter().copied());
+            let (no_show_rate, cancellation_rate) = rates(&counts);
+            PartnerBookings {
+                client_id,
+                bookings: members.len() as i64,
+                by_status: counts,
+                no_show_rate,
+                cancellation_rate,
+                lead_time: lead_time(members.iter().copied()),
+            }
+        })
+        .collect();
     BookingReport {
         bookings: lines.len() as i64,
         by_status,
         by_channel,
+        by_partner,
         no_show_rate,
         cancellation_rate,
         lead_time: lead_time(lines),
@@ -591,6 +630,7 @@ mod tests {
             status: status.into(),
             created_at: start - chrono::Duration::minutes(lead_minutes),
             starts_at: start,
+            client_id: None,
         }
     }
 
@@ -616,6 +656,29 @@ mod tests {
         assert_eq!(phone.lead_time.median_minutes, Some(15.0));
         assert_eq!(phone.no_show_rate, Some(0.0));
         assert_eq!(phone.cancellation_rate, Some(0.0));
+    }
+
+    #[test]
+    fn partner_bookings_are_grouped_by_client() {
+        let by = |client: &str, status: &str| BookingLine {
+            client_id: Some(client.into()),
+            ..booked("partner", status, 60)
+        };
+        let lines = vec![
+            by("cli_b", "cancelled"),
+            by("cli_a", "completed"),
+            by("cli_b", "confirmed"),
+            booked("online", "completed", 5),
+        ];
+        let report = booking_report(&lines);
+        let partners: Vec<(&str, i64)> = report
+            .by_partner
+            .iter()
+            .map(|p| (p.client_id.as_str(), p.bookings))
+            .collect();
+        assert_eq!(partners, vec![("cli_a", 1), ("cli_b", 2)]);
+        assert_eq!(report.by_partner[1].cancellation_rate, Some(0.5));
+        assert_eq!(report.by_partner[1].by_status["confirmed"], 1);
     }
 
     #[test]

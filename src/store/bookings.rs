@@ -42,6 +42,8 @@ pub struct Booking {
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The partner client that made it (through an access token), if any.
+    pub client_id: Option<String>,
 }
 
 impl Booking {
@@ -66,9 +68,27 @@ impl Booking {
             "start": self.starts_at.and_utc(),
             "end": self.ends_at.and_utc(),
             "channel": self.channel,
+            "client_id": self.client_id,
             "version": self.version,
         })
     }
+
+    /// Whether `partner` made this booking: by its client when the token
+    /// names one, else (a token minted by hand) by its subject among the
+    /// bookings no client made.
+    pub fn made_by(&self, partner: &MadeBy) -> bool {
+        match partner {
+            MadeBy::Client(client) => self.client_id.as_deref() == Some(client.as_str()),
+            MadeBy::Subject(subject) => self.client_id.is_none() && &self.created_by == subject,
+        }
+    }
+}
+
+/// The partner whose own bookings a caller is limited to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MadeBy {
+    Client(String),
+    Subject(String),
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -85,6 +105,7 @@ pub struct HistoryEntry {
     pub override_rules: Option<String>,
     pub override_reason: Option<String>,
     pub created_at: NaiveDateTime,
+    pub client_id: Option<String>,
 }
 
 /// Who is making a change, for history and `created_by`.
@@ -95,6 +116,8 @@ pub struct Actor {
     pub role: String,
     /// The door the change came through.
     pub channel: String,
+    /// The partner client acting, for attribution.
+    pub client_id: Option<String>,
 }
 
 /// Rules a staff member set aside for this change, and why.
@@ -160,6 +183,7 @@ fn history(
             waiver.reason.clone()
         },
         created_at: at,
+        client_id: actor.client_id.clone(),
     };
     diesel::insert_into(booking_history::table)
         .values(&entry)
@@ -172,6 +196,7 @@ fn resolve_customer(
     conn: &mut DbConnection,
     business: &str,
     customer: &CustomerRef,
+    actor: &Actor,
     at: NaiveDateTime,
 ) -> Result<Customer, TxError> {
     match customer {
@@ -182,6 +207,7 @@ fn resolve_customer(
             name,
             email.as_deref(),
             phone.as_deref(),
+            actor.client_id.as_deref(),
             at,
         ),
     }
@@ -236,7 +262,7 @@ pub fn create(
             )?;
         }
         let slot = calendar::check_slot(conn, ctx, start, &wanted, now, Except::default())?;
-        let customer = resolve_customer(conn, &business, &request.customer, at)?;
+        let customer = resolve_customer(conn, &business, &request.customer, actor, at)?;
         let booking = Booking {
             id: booking_id,
             business_id: business.clone(),
@@ -255,6 +281,7 @@ pub fn create(
             version: 1,
             created_at: at,
             updated_at: at,
+            client_id: actor.client_id.clone(),
         };
         diesel::insert_into(bookings::table)
             .values(&booking)
@@ -280,9 +307,10 @@ pub fn create(
             &request.waiver,
             at,
         )?;
-        events::append(
+        events::append_by(
             conn,
             &business,
+            actor.client_id.as_deref(),
             "booking.created",
             &booking.id,
             &booking.payload(),
@@ -341,8 +369,8 @@ pub struct BookingFilter {
     pub customer_id: Option<String>,
     pub status: Option<String>,
     pub channel: Option<String>,
-    /// Only bookings this subject created (partners see their own).
-    pub created_by: Option<String>,
+    /// Only bookings this partner made (partners see their own).
+    pub made_by: Option<MadeBy>,
 }
 
 pub fn list(
@@ -381,8 +409,16 @@ pub fn list(
     if let Some(v) = &filter.channel {
         query = query.filter(bookings::channel.eq(v.clone()));
     }
-    if let Some(v) = &filter.created_by {
-        query = query.filter(bookings::created_by.eq(v.clone()));
+    match &filter.made_by {
+        Some(MadeBy::Client(client)) => {
+            query = query.filter(bookings::client_id.eq(client.clone()));
+        }
+        Some(MadeBy::Subject(subject)) => {
+            query = query
+                .filter(bookings::client_id.is_null())
+                .filter(bookings::created_by.eq(subject.clone()));
+        }
+        None => {}
     }
     if let Some(v) = &filter.resource_id {
         let booked = allocations::table
@@ -505,9 +541,10 @@ pub fn step(
         if let Some(reason) = &request.reason {
             payload["reason"] = Value::from(reason.clone());
         }
-        events::append(
+        events::append_by(
             conn,
             business,
+            actor.client_id.as_deref(),
             request.step.event_type(),
             &booking.id,
             &payload,
@@ -594,9 +631,10 @@ pub fn reschedule(
         )?;
         let mut payload = booking.payload();
         payload["previous"] = old;
-        events::append(
+        events::append_by(
             conn,
             &business,
+            actor.client_id.as_deref(),
             "booking.rescheduled",
             &booking.id,
             &payload,

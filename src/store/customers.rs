@@ -150,13 +150,15 @@ pub fn complete_contact(
 
 /// The customer a booking is for, from the details the booker typed: matched by
 /// normalised email, then by E.164 phone (read in the business's country), so
-/// every channel lands on the same record; created when nobody matches.
+/// every channel lands on the same record; created when nobody matches (its
+/// `customer.created` event carries `client_id` when a partner booked).
 pub fn resolve_for_booking(
     conn: &mut DbConnection,
     business: &str,
     name: &str,
     email: Option<&str>,
     phone: Option<&str>,
+    client_id: Option<&str>,
     at: NaiveDateTime,
 ) -> Result<Customer, TxError> {
     let email = email.map(normalise_email);
@@ -190,14 +192,19 @@ pub fn resolve_for_booking(
     }
     let customer = Customer::new(business, name, email, phone, at);
     insert(conn, &customer)?;
-    created_event(conn, &customer)?;
+    created_event(conn, &customer, client_id)?;
     Ok(customer)
 }
 
-fn created_event(conn: &mut DbConnection, customer: &Customer) -> QueryResult<()> {
-    events::append(
+fn created_event(
+    conn: &mut DbConnection,
+    customer: &Customer,
+    client_id: Option<&str>,
+) -> QueryResult<()> {
+    events::append_by(
         conn,
         &customer.business_id,
+        client_id,
         "customer.created",
         &customer.id,
         &json!({"customer_id": customer.id, "name": customer.name}),
@@ -268,7 +275,7 @@ pub fn create(conn: &mut DbConnection, customer: &Customer) -> Result<Customer, 
     with_retries(conn, |conn| {
         ensure_unique(conn, customer)?;
         insert(conn, customer)?;
-        created_event(conn, customer)?;
+        created_event(conn, customer, None)?;
         Ok(customer.clone())
     })
 }

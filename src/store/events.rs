@@ -21,12 +21,27 @@ pub struct Event {
     pub subject_id: String,
     pub payload: String,
     pub created_at: NaiveDateTime,
+    /// The partner client whose request caused it, if any.
+    pub client_id: Option<String>,
 }
 
 /// Appends an event; call it inside the transaction that makes the change.
 pub fn append(
     conn: &mut DbConnection,
     business: &str,
+    event_type: &str,
+    subject_id: &str,
+    payload: &Value,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    append_by(conn, business, None, event_type, subject_id, payload, at)
+}
+
+/// As [`append`], for a change a partner client made.
+pub fn append_by(
+    conn: &mut DbConnection,
+    business: &str,
+    client_id: Option<&str>,
     event_type: &str,
     subject_id: &str,
     payload: &Value,
@@ -39,6 +54,7 @@ pub fn append(
         subject_id: subject_id.to_owned(),
         payload: payload.to_string(),
         created_at: at,
+        client_id: client_id.map(str::to_owned),
     };
     diesel::insert_into(events::table)
         .values(&event)

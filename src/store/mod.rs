@@ -5,6 +5,7 @@ pub mod audit;
 pub mod bookings;
 pub mod businesses;
 pub mod calendar;
+pub mod clients;
 pub mod customers;
 pub mod events;
 pub mod feedback;

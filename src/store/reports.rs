@@ -134,7 +134,8 @@ pub fn bookings(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> Result<BookingReport, AppError> {
-    let rows: Vec<(String, String, NaiveDateTime, NaiveDateTime)> = bookings::table
+    type Row = (String, String, NaiveDateTime, NaiveDateTime, Option<String>);
+    let rows: Vec<Row> = bookings::table
         .filter(bookings::business_id.eq(business))
         .filter(bookings::starts_at.ge(from))
         .filter(bookings::starts_at.lt(to))
@@ -143,16 +144,20 @@ pub fn bookings(
             bookings::status,
             bookings::created_at,
             bookings::starts_at,
+            bookings::client_id,
         ))
         .load(conn)?;
     let lines: Vec<BookingLine> = rows
         .into_iter()
-        .map(|(channel, status, created_at, starts_at)| BookingLine {
-            channel,
-            status,
-            created_at,
-            starts_at,
-        })
+        .map(
+            |(channel, status, created_at, starts_at, client_id)| BookingLine {
+                channel,
+                status,
+                created_at,
+                starts_at,
+                client_id,
+            },
+        )
         .collect();
     Ok(reports::booking_report(&lines))
 }

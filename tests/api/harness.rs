@@ -286,6 +286,11 @@ pub fn serve_online(pool: DbPool, online: slotwise::config::OnlineSettings) -> R
     serve_with(settings, pool, test_keys())
 }
 
+/// Serves the application over `pool` signing and verifying with `keys`.
+pub fn serve_with_keys(pool: DbPool, keys: TokenKeys) -> RunningServer {
+    serve_with(test_settings("unused".into()), pool, keys)
+}
+
 /// Serves the application over `pool` with these notification settings
 /// (whether webhooks may reach private addresses, senders).
 pub fn serve_notify(pool: DbPool, notify: slotwise::config::NotifySettings) -> RunningServer {

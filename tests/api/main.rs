@@ -18,6 +18,7 @@ mod memory;
 mod memory_access;
 mod notifications;
 mod online;
+mod partners;
 mod pauses;
 mod races;
 mod receiver;
