@@ -82,6 +82,12 @@ pub async fn list_events(
 ) -> Result<HttpResponse, AppError> {
     principal.require_staff_or_partner_scope("events:read")?;
     let for_partner = principal.role == Role::Partner;
+    // A registered partner follows its own bookings' events (and the
+    // catalog's), as it sees only its own bookings, unless granted all.
+    let only_client = principal
+        .client_id
+        .clone()
+        .filter(|_| principal.partner_limited_to_own());
     let page = page.validate()?;
     let request = page.clone();
     let filter = filter.into_inner();
@@ -92,6 +98,7 @@ pub async fn list_events(
             &request,
             filter.event_type.as_deref(),
             filter.subject_id.as_deref(),
+            only_client.as_deref(),
         )
     })
     .await?;

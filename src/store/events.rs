@@ -67,13 +67,27 @@ pub fn append_by(
     Ok(())
 }
 
-/// Events of the business in id (time) order, optionally of one type or subject.
+/// Events about the business's offer rather than anyone's booking: every
+/// partner may follow them.
+pub const CATALOG_EVENTS: [&str; 6] = [
+    "service.paused",
+    "service.resumed",
+    "resource.paused",
+    "resource.resumed",
+    "location.paused",
+    "location.resumed",
+];
+
+/// Events of the business in id (time) order, optionally of one type or
+/// subject; `only_client` narrows them to what that partner client caused,
+/// plus the catalog's.
 pub fn list(
     conn: &mut DbConnection,
     business: &str,
     page: &PageRequest,
     event_type: Option<&str>,
     subject_id: Option<&str>,
+    only_client: Option<&str>,
 ) -> Result<Vec<Event>, AppError> {
     let mut query = events::table
         .filter(events::business_id.eq(business))
@@ -89,6 +103,13 @@ pub fn list(
     }
     if let Some(subject_id) = subject_id {
         query = query.filter(events::subject_id.eq(subject_id.to_owned()));
+    }
+    if let Some(client) = only_client {
+        query = query.filter(
+            events::client_id
+                .eq(client.to_owned())
+                .or(events::event_type.eq_any(CATALOG_EVENTS)),
+        );
     }
     Ok(query.load(conn)?)
 }

@@ -340,6 +340,23 @@ on_both_databases! {
         }).collect();
         assert_eq!(partners, expected);
         assert_eq!(report.json()["bookings"], 3);
+        // The event feed follows the same line: a partner hears of its own
+        // bookings (and the catalog's pauses), not of anyone else's.
+        let (watcher, watcher_secret) = register(app, &["bookings:write", "events:read"]);
+        let watcher_token = access_token(app, &watcher, &watcher_secret, None);
+        let own = book(app, Some(&watcher_token), &booking(&shop.haircut, london(2, 12, 0), "w@example.com"));
+        let paused = app.post(&format!("/v1/resources/{}/pause", shop.room), &app.token(Role::Manager), &json!({"reason": "Repainting"}));
+        assert_eq!(paused.status, 200, "{}", paused.text);
+        let feed = app.get("/v1/events?limit=200", &watcher_token).json();
+        let feed = feed["data"].as_array().unwrap();
+        let mut types: Vec<&str> = feed.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        types.sort();
+        assert_eq!(types, vec!["booking.created", "customer.created", "resource.paused"], "{feed:?}");
+        let own_event = feed.iter().find(|e| e["type"] == "booking.created").unwrap();
+        assert_eq!(own_event["data"]["booking_id"], own["id"]);
+        let (reader, reader_secret) = register(app, &["events:read", "bookings:read:all"]);
+        let everything = app.get("/v1/events?limit=200", &access_token(app, &reader, &reader_secret, None)).json();
+        assert!(everything["data"].as_array().unwrap().len() > feed.len());
         // A client of another business, even with every booking in its scope, finds none of ours.
         let elsewhere = app.other_business();
         let foreign = created(app.post("/v1/clients", &app.token_for(&elsewhere, Role::Admin), &json!({"name": "Other", "scopes": ["bookings:read:all"]})));
