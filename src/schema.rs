@@ -354,6 +354,7 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        client_id -> Nullable<Text>,
     }
 }
 

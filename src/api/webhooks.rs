@@ -1,5 +1,6 @@
-//! `/v1/webhooks`: subscriptions to the event outbox (manager, admin), their
-//! deliveries with every attempt, test deliveries, replays and retries.
+//! `/v1/webhooks`: subscriptions to the event outbox (managers; a partner
+//! client with `webhooks:manage`, its own), their deliveries with every
+//! attempt, test deliveries, replays and retries.
 //! Delivery itself is the webhook worker's (`workers::webhooks`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -7,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::Principal;
+use super::auth::{Principal, Role};
 use super::catalog::{check_optional_text, instant, optional_instant};
 use super::{blocking, created, if_match, page_response, patch_field, versioned, PageQuery};
 use crate::config::NotifySettings;
@@ -123,6 +124,18 @@ pub struct CreateWebhook {
     pub description: Option<String>,
 }
 
+/// Who may manage subscriptions, and whose: managers and admins all of the
+/// business's (`None`); a partner client holding `webhooks:manage` its own.
+fn webhook_owner(principal: &Principal) -> Result<Option<String>, AppError> {
+    if principal.role == Role::Partner && principal.has_scope("webhooks:manage") {
+        if let Some(client) = &principal.client_id {
+            return Ok(Some(client.clone()));
+        }
+    }
+    principal.require(Principal::MANAGERS)?;
+    Ok(None)
+}
+
 /// Refuses a URL that is malformed (422 `validation_failed`) or that leads
 /// to an address we must not reach (422 `destination_refused`).
 fn check_url(url: &str, allow_private: bool) -> Result<String, AppError> {
@@ -150,7 +163,7 @@ fn check_types(errors: &mut FieldErrors, types: &[String]) -> String {
     })
 }
 
-/// List the business's webhook subscriptions (manager, admin).
+/// List the business's webhook subscriptions (manager, admin; a partner client with `webhooks:manage`: its own).
 #[utoipa::path(
     get, path = "/v1/webhooks", tag = "webhooks",
     params(PageQuery),
@@ -168,11 +181,11 @@ pub async fn list_webhooks(
     pool: web::Data<DbPool>,
     page: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Principal::MANAGERS)?;
+    let owner = webhook_owner(&principal)?;
     let page = page.validate()?;
     let request = page.clone();
     let rows = blocking(&pool, move |conn| {
-        store::webhooks::list(conn, &principal.business_id, &request)
+        store::webhooks::list(conn, &principal.business_id, owner.as_deref(), &request)
     })
     .await?;
     Ok(page_response(
@@ -184,7 +197,7 @@ pub async fn list_webhooks(
     ))
 }
 
-/// Subscribe a URL to events (manager, admin). The answer carries the
+/// Subscribe a URL to events (manager, admin; a partner client with `webhooks:manage`: its own). The answer carries the
 /// signing secret, shown this once.
 #[utoipa::path(
     post, path = "/v1/webhooks", tag = "webhooks",
@@ -204,7 +217,7 @@ pub async fn create_webhook(
     notify: web::Data<NotifySettings>,
     body: web::Json<CreateWebhook>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Principal::MANAGERS)?;
+    let owner = webhook_owner(&principal)?;
     let body = body.into_inner();
     let mut errors = FieldErrors::default();
     let event_types = check_types(&mut errors, &body.event_types);
@@ -231,6 +244,7 @@ pub async fn create_webhook(
         version: 1,
         created_at: now,
         updated_at: now,
+        client_id: owner,
     };
     let sub = blocking(&pool, move |conn| {
         // Resolving the host may wait on DNS: off the request thread.
@@ -250,7 +264,7 @@ pub async fn create_webhook(
     ))
 }
 
-/// Get one subscription (manager, admin); never its secret.
+/// Get one subscription (manager, admin; a partner client with `webhooks:manage`: its own); never its secret.
 #[utoipa::path(
     get, path = "/v1/webhooks/{id}", tag = "webhooks",
     params(("id" = String, Path, description = "Webhook subscription id")),
@@ -267,9 +281,9 @@ pub async fn get_webhook(
     pool: web::Data<DbPool>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Principal::MANAGERS)?;
+    let owner = webhook_owner(&principal)?;
     let sub = blocking(&pool, move |conn| {
-        store::webhooks::find(conn, &principal.business_id, &id)
+        store::webhooks::find_owned(conn, &principal.business_id, &id, owner.as_deref())
     })
     .await?;
     Ok(versioned(sub.version, &WebhookView::from(&sub)))
@@ -291,7 +305,7 @@ pub struct UpdateWebhook {
     pub enabled: Option<bool>,
 }
 
-/// Change a subscription (manager, admin) under `If-Match`.
+/// Change a subscription (manager, admin; a partner client with `webhooks:manage`: its own) under `If-Match`.
 #[utoipa::path(
     patch, path = "/v1/webhooks/{id}", tag = "webhooks",
     params(
@@ -318,7 +332,7 @@ pub async fn update_webhook(
     id: web::Path<String>,
     body: web::Json<UpdateWebhook>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Principal::MANAGERS)?;
+    let owner = webhook_owner(&principal)?;
     let expected = if_match(req.headers())?;
     let body = body.into_inner();
     let mut errors = FieldErrors::default();
@@ -346,6 +360,7 @@ pub async fn update_webhook(
             enabled: body.enabled,
             ..Default::default()
         };
+        store::webhooks::find_owned(conn, &principal.business_id, &id, owner.as_deref())?;
         store::webhooks::update(
             conn,
             &principal.business_id,
@@ -359,7 +374,7 @@ pub async fn update_webhook(
     Ok(versioned(sub.version, &WebhookView::from(&sub)))
 }
 
-/// Delete a subscription with its delivery log (manager, admin).
+/// Delete a subscription with its delivery log (manager, admin; a partner client with `webhooks:manage`: its own).
 #[utoipa::path(
     delete, path = "/v1/webhooks/{id}", tag = "webhooks",
     params(("id" = String, Path, description = "Webhook subscription id")),
@@ -376,15 +391,16 @@ pub async fn delete_webhook(
     pool: web::Data<DbPool>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Principal::MANAGERS)?;
+    let owner = webhook_owner(&principal)?;
     blocking(&pool, move |conn| {
+        store::webhooks::find_owned(conn, &principal.business_id, &id, owner.as_deref())?;
         store::webhooks::delete(conn, &principal.business_id, &id)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Replace the signing secret (manager, admin). For 24 hours deliveries
+/// Replace the signing secret (manager, admin; a partner client with `webhooks:manage`: its own). For 24 hours deliveries
 /// carry two signatures, by the new and the previous secret, so the
 /// receiver can switch without losing one.
 #[utoipa::path(
@@ -403,8 +419,9 @@ pub async fn rotate_webhook_secret(
     pool: web::Data<DbPool>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Principal::MANAGERS)?;
+    let owner = webhook_owner(&principal)?;
     let sub = blocking(&pool, move |conn| {
+        store::webhooks::find_owned(conn, &principal.business_id, &id, owner.as_deref())?;
         store::webhooks::rotate_secret(
             conn,
             &principal.business_id,
@@ -487,7 +504,7 @@ fn delivery_view(d: Delivery, attempts: Vec<Attempt>) -> DeliveryView {
 }
 
 /// A subscription's deliveries, oldest first, each with its attempts
-/// (manager, admin).
+/// (manager, admin; a partner client with `webhooks:manage`: its own).
 #[utoipa::path(
     get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks",
     params(("id" = String, Path, description = "Webhook subscription id"), PageQuery),
@@ -507,10 +524,11 @@ pub async fn list_deliveries(
     id: web::Path<String>,
     page: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Principal::MANAGERS)?;
+    let owner = webhook_owner(&principal)?;
     let page = page.validate()?;
     let request = page.clone();
     let rows = blocking(&pool, move |conn| {
+        store::webhooks::find_owned(conn, &principal.business_id, &id, owner.as_deref())?;
         store::webhooks::deliveries(conn, &principal.business_id, &id, &request)
     })
     .await?;
@@ -541,8 +559,9 @@ pub async fn test_webhook(
     pool: web::Data<DbPool>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Principal::MANAGERS)?;
+    let owner = webhook_owner(&principal)?;
     let delivery = blocking(&pool, move |conn| {
+        store::webhooks::find_owned(conn, &principal.business_id, &id, owner.as_deref())?;
         store::webhooks::queue_test(conn, &principal.business_id, &id, store::now())
     })
     .await?;
@@ -567,7 +586,7 @@ pub struct ReplayView {
 }
 
 /// Send again every event of the subscription's types written in
-/// `[from, to)` (manager, admin), delivered before or not, with the same
+/// `[from, to)` (manager, admin; a partner client with `webhooks:manage`: its own), delivered before or not, with the same
 /// `webhook-id`s. At most 10,000 events; a longer range is 422.
 #[utoipa::path(
     post, path = "/v1/webhooks/{id}/replay", tag = "webhooks",
@@ -589,12 +608,13 @@ pub async fn replay_webhook(
     id: web::Path<String>,
     body: web::Json<ReplayWebhook>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Principal::MANAGERS)?;
+    let owner = webhook_owner(&principal)?;
     let ReplayWebhook { from, to } = body.into_inner();
     if from >= to {
         return Err(AppError::invalid_field("to", "must be after `from`"));
     }
     let queued = blocking(&pool, move |conn| {
+        store::webhooks::find_owned(conn, &principal.business_id, &id, owner.as_deref())?;
         store::webhooks::replay(
             conn,
             &principal.business_id,
@@ -609,7 +629,7 @@ pub async fn replay_webhook(
 }
 
 /// Send one delivery's event again, as a new delivery with the same
-/// `webhook-id` (manager, admin).
+/// `webhook-id` (manager, admin; a partner client with `webhooks:manage`: its own).
 #[utoipa::path(
     post, path = "/v1/webhooks/deliveries/{delivery_id}/retry", tag = "webhooks",
     params(("delivery_id" = String, Path, description = "Delivery id")),
@@ -626,8 +646,16 @@ pub async fn retry_delivery(
     pool: web::Data<DbPool>,
     delivery_id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Principal::MANAGERS)?;
+    let owner = webhook_owner(&principal)?;
     let delivery = blocking(&pool, move |conn| {
+        let original = store::webhooks::find_delivery(conn, &principal.business_id, &delivery_id)?;
+        store::webhooks::find_owned(
+            conn,
+            &principal.business_id,
+            &original.subscription_id,
+            owner.as_deref(),
+        )
+        .map_err(|_| AppError::not_found("delivery"))?;
         store::webhooks::retry_delivery(conn, &principal.business_id, &delivery_id, store::now())
     })
     .await?;

@@ -13,7 +13,8 @@ use crate::domain::webhooks::{self as rules, parse_event_types, wants};
 use crate::error::AppError;
 use crate::ids::new_id;
 use crate::schema::{
-    events as events_table, webhook_attempts, webhook_deliveries, webhook_subscriptions,
+    events as events_table, partner_clients, webhook_attempts, webhook_deliveries,
+    webhook_subscriptions,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -36,6 +37,8 @@ pub struct Subscription {
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The partner client that made it (and manages it); `None`: the business's own.
+    pub client_id: Option<String>,
 }
 
 impl Subscription {
@@ -159,6 +162,9 @@ pub fn enqueue(conn: &mut DbConnection, event: &Event, payload: &Value) -> Query
         .iter()
         .filter(|s| s.receives(&event.event_type, location))
     {
+        if !partner_may_receive(conn, sub, event)? {
+            continue;
+        }
         let body = body_of(&event.event_type, event.created_at, payload);
         diesel::insert_into(webhook_deliveries::table)
             .values(new_delivery(
@@ -172,6 +178,33 @@ pub fn enqueue(conn: &mut DbConnection, event: &Event, payload: &Value) -> Query
         queued += 1;
     }
     Ok(queued)
+}
+
+/// A partner's subscription carries what that client may see now: its own
+/// bookings' events and the catalog's, or everything with
+/// `bookings:read:all`; nothing once the client is disabled. The business's
+/// own subscriptions carry everything.
+fn partner_may_receive(
+    conn: &mut DbConnection,
+    sub: &Subscription,
+    event: &Event,
+) -> QueryResult<bool> {
+    let Some(client) = &sub.client_id else {
+        return Ok(true);
+    };
+    if event.client_id.as_deref() == Some(client.as_str())
+        || events::CATALOG_EVENTS.contains(&event.event_type.as_str())
+    {
+        return Ok(true);
+    }
+    let grant: Option<(String, bool)> = partner_clients::table
+        .filter(partner_clients::id.eq(client))
+        .select((partner_clients::scopes, partner_clients::disabled))
+        .first(conn)
+        .optional()?;
+    Ok(grant.is_some_and(|(scopes, disabled)| {
+        !disabled && scopes.split_whitespace().any(|s| s == "bookings:read:all")
+    }))
 }
 
 pub fn insert(conn: &mut DbConnection, sub: &Subscription) -> Result<(), AppError> {
@@ -191,9 +224,28 @@ pub fn find(conn: &mut DbConnection, business: &str, id: &str) -> Result<Subscri
         .ok_or_else(|| AppError::not_found("webhook"))
 }
 
+/// One subscription as `owner` may see it: a partner client only its own
+/// (others are "not found"); `None` (staff) any of the business.
+pub fn find_owned(
+    conn: &mut DbConnection,
+    business: &str,
+    id: &str,
+    owner: Option<&str>,
+) -> Result<Subscription, AppError> {
+    let sub = find(conn, business, id)?;
+    match owner {
+        Some(client) if sub.client_id.as_deref() != Some(client) => {
+            Err(AppError::not_found("webhook"))
+        }
+        _ => Ok(sub),
+    }
+}
+
+/// The subscriptions `owner` may see (see [`find_owned`]).
 pub fn list(
     conn: &mut DbConnection,
     business: &str,
+    owner: Option<&str>,
     page: &PageRequest,
 ) -> Result<Vec<Subscription>, AppError> {
     let mut query = webhook_subscriptions::table
@@ -204,6 +256,9 @@ pub fn list(
         .into_boxed();
     if let Some(after) = &page.after {
         query = query.filter(webhook_subscriptions::id.gt(after.clone()));
+    }
+    if let Some(client) = owner {
+        query = query.filter(webhook_subscriptions::client_id.eq(client.to_owned()));
     }
     Ok(query.load(conn)?)
 }
@@ -359,6 +414,7 @@ pub fn replay(
                     .location_id
                     .as_deref()
                     .is_some_and(|l| location != Some(l))
+                || !partner_may_receive(conn, &sub, &event)?
             {
                 continue;
             }

@@ -366,6 +366,52 @@ on_both_databases! {
         assert_ne!(b, all);
     }
 
+    fn a_partner_manages_its_own_webhooks_and_hears_only_what_it_may_see(app: &TestApp) {
+        let shop = open(app);
+        let (a, a_secret) = register(app, &["bookings:write", "webhooks:manage"]);
+        let (b, b_secret) = register(app, &["webhooks:manage", "bookings:read:all"]);
+        let (plain_id, plain_secret) = register(app, &["bookings:write"]);
+        let a_token = access_token(app, &a, &a_secret, None);
+        let b_token = access_token(app, &b, &b_secret, None);
+        let plain = access_token(app, &plain_id, &plain_secret, None);
+        let a_hooks = crate::receiver::Receiver::start();
+        let b_hooks = crate::receiver::Receiver::start();
+        let a_hook = created(app.post("/v1/webhooks", &a_token, &json!({"url": a_hooks.url, "event_types": ["*"]})));
+        let b_hook = created(app.post("/v1/webhooks", &b_token, &json!({"url": b_hooks.url, "event_types": ["*"]})));
+        app.post("/v1/webhooks", &plain, &json!({"url": a_hooks.url, "event_types": ["*"]})).problem(403, "forbidden");
+        // Each sees and changes its own only; the business sees both.
+        let listed = |token: &str| -> Vec<String> { crate::memory::data(&app.get("/v1/webhooks", token)).iter().map(id).collect() };
+        assert_eq!(listed(&a_token), vec![id(&a_hook)]);
+        assert_eq!(listed(&b_token), vec![id(&b_hook)]);
+        assert_eq!(listed(&app.token(Role::Manager)).len(), 2);
+        for path in [format!("/v1/webhooks/{}", id(&b_hook)), format!("/v1/webhooks/{}/deliveries", id(&b_hook))] {
+            app.get(&path, &a_token).problem(404, "not_found");
+        }
+        app.post(&format!("/v1/webhooks/{}/rotate-secret", id(&b_hook)), &a_token, &json!({})).problem(404, "not_found");
+        app.delete(&format!("/v1/webhooks/{}", id(&b_hook)), &a_token).problem(404, "not_found");
+        // A's booking, a staff booking and a pause: A hears of its own and
+        // the pause; B, with every booking in its scope, hears of all.
+        let mine = book(app, Some(&a_token), &booking(&shop.haircut, london(2, 9, 0), "a@example.com"));
+        book(app, Some(&app.token(Role::Agent)), &booking(&shop.haircut, london(2, 10, 0), "s@example.com"));
+        let paused = app.post(&format!("/v1/resources/{}/pause", shop.room), &app.token(Role::Manager), &json!({"reason": "Repainting"}));
+        assert_eq!(paused.status, 200, "{}", paused.text);
+        crate::webhooks::deliver(app, chrono::Utc::now());
+        let mut heard: Vec<String> = a_hooks.accepted().iter().map(|r| r.json()["type"].as_str().unwrap().to_owned()).collect();
+        heard.sort();
+        assert_eq!(heard, vec!["booking.created", "customer.created", "resource.paused"]);
+        let booked: Vec<Value> = a_hooks.accepted().iter().map(|r| r.json()).filter(|b| b["type"] == "booking.created").collect();
+        assert_eq!(booked[0]["data"]["booking_id"], mine["id"]);
+        assert_eq!(b_hooks.accepted().len(), 5);
+        // Its own deliveries it may read, test and retry.
+        let log = crate::memory::data(&app.get(&format!("/v1/webhooks/{}/deliveries", id(&a_hook)), &a_token));
+        assert_eq!(log.len(), 3);
+        let retry = app.post(&format!("/v1/webhooks/deliveries/{}/retry", log[0]["id"].as_str().unwrap()), &a_token, &json!({}));
+        assert_eq!(retry.status, 202, "{}", retry.text);
+        let b_log = crate::memory::data(&app.get(&format!("/v1/webhooks/{}/deliveries", id(&b_hook)), &b_token));
+        app.post(&format!("/v1/webhooks/deliveries/{}/retry", b_log[0]["id"].as_str().unwrap()), &a_token, &json!({}))
+            .problem(404, "not_found");
+    }
+
     fn the_scope_matrix_over_every_partner_route(app: &TestApp) {
         let shop = open(app);
         let (owner, owner_secret) = register(app, &PARTNER_SCOPES);
@@ -403,7 +449,7 @@ on_both_databases! {
                 ("POST", format!("/v1/bookings/{owners}/cancel"), Some(json!({})), &[]),
                 ("GET", "/v1/events".into(), None, &["events:read"]),
                 ("GET", "/v1/customers".into(), None, &[]),
-                ("GET", "/v1/webhooks".into(), None, &[]),
+                ("GET", "/v1/webhooks".into(), None, &["webhooks:manage"]),
                 ("GET", "/v1/clients".into(), None, &[]),
                 ("GET", "/v1/reports/bookings?from=2026-01-01&to=2026-01-31".into(), None, &[]),
                 ("POST", "/v1/services".into(), Some(json!({"location_id": shop.location, "name": "X", "duration_minutes": 30, "requirements": [{"resource_ids": [shop.ana]}]})), &[]),
