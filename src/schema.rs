@@ -156,6 +156,7 @@ diesel::table! {
         created_at -> Timestamp,
         client_address -> Nullable<Text>,
         booking_id -> Nullable<Text>,
+        client_id -> Nullable<Text>,
     }
 }
 

@@ -55,6 +55,8 @@ pub struct HoldView {
     pub expires_at: String,
     /// `active`, `released`, `expired` or `booked`.
     pub status: String,
+    /// The partner client that took it, if one did.
+    pub client_id: Option<String>,
 }
 
 fn hold_view(hold: &Hold, tz: chrono_tz::Tz) -> HoldView {
@@ -68,6 +70,7 @@ fn hold_view(hold: &Hold, tz: chrono_tz::Tz) -> HoldView {
         resource_ids: hold.resources(),
         expires_at: utc_text(hold.expires_at.and_utc()),
         status: hold.status.clone(),
+        client_id: hold.client_id.clone(),
     }
 }
 
@@ -131,6 +134,7 @@ pub async fn create_hold(
                 ttl,
                 channel: actor.channel,
                 created_by: actor.subject,
+                client_id: actor.client_id,
                 stranger,
             },
             now,

@@ -33,6 +33,8 @@ pub struct Hold {
     pub client_address: Option<String>,
     /// The booking it became (status `booked`).
     pub booking_id: Option<String>,
+    /// The partner client whose request took it, if any.
+    pub client_id: Option<String>,
 }
 
 impl Hold {
@@ -61,6 +63,8 @@ pub struct HoldRequest {
     pub ttl: chrono::Duration,
     pub channel: String,
     pub created_by: String,
+    /// The partner client asking, if any: the hold is attributed to it.
+    pub client_id: Option<String>,
     /// For a stranger: their address and how many live holds it may keep
     /// in this business.
     pub stranger: Option<StrangerCap>,
@@ -211,6 +215,7 @@ pub fn create(
             created_at: now.naive_utc(),
             client_address: request.stranger.as_ref().map(|s| s.address.clone()),
             booking_id: None,
+            client_id: request.client_id.clone(),
         };
         diesel::insert_into(holds::table)
             .values(&hold)

@@ -287,6 +287,11 @@ on_both_databases! {
         let b_token = access_token(app, &b, &b_secret, None);
         let all_token = access_token(app, &all, &all_secret, None);
         let mine = book(app, Some(&a_token), &booking(&shop.haircut, london(2, 9, 0), "a@example.com"));
+        // A hold is an action too: attributed like a booking.
+        let held = app.post("/v1/holds", &a_token, &json!({"service_id": shop.haircut, "start": rfc3339(london(2, 13, 0))}));
+        assert_eq!(held.status, 201, "{}", held.text);
+        assert_eq!(held.json()["client_id"], a.as_str());
+        assert_eq!(crate::memory::count(app, &format!("holds WHERE client_id = '{a}'")), 1);
         let theirs = book(app, Some(&b_token), &booking(&shop.haircut, london(2, 10, 0), "b@example.com"));
         let staff = book(app, Some(&app.token(Role::Agent)), &booking(&shop.haircut, london(2, 11, 0), "s@example.com"));
         // Attribution: the booking, its history and its event carry the client.
