@@ -119,6 +119,8 @@ pub struct OnlineSettings {
     pub partner_per_minute: u32,
     /// `SLOTWISE_PARTNER_BURST`: requests a quiet partner client may send at once.
     pub partner_burst: u32,
+    /// `SLOTWISE_PARTNER_REQUESTS_PER_DAY`: a partner client's quota per UTC day; 0: none.
+    pub partner_per_day: u32,
 }
 
 impl Default for OnlineSettings {
@@ -131,6 +133,7 @@ impl Default for OnlineSettings {
             holds_per_address: 3,
             partner_per_minute: 600,
             partner_burst: 100,
+            partner_per_day: 0,
         }
     }
 }
@@ -178,6 +181,10 @@ impl OnlineSettings {
                 defaults.partner_per_minute,
             )?,
             partner_burst: env_number("SLOTWISE_PARTNER_BURST", defaults.partner_burst)?,
+            partner_per_day: env_number(
+                "SLOTWISE_PARTNER_REQUESTS_PER_DAY",
+                defaults.partner_per_day,
+            )?,
         })
     }
 }

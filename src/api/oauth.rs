@@ -324,10 +324,14 @@ pub async fn jwks(keys: web::Data<TokenKeys>) -> Result<HttpResponse, AppError> 
         .json(set))
 }
 
-/// The per-client request budget of one process (GCRA, like the strangers').
+/// The per-client request budget of one process: a rate (GCRA, like the
+/// strangers') and a quota per UTC day.
 pub struct PartnerLimits {
     limiter: Option<DefaultKeyedRateLimiter<String>>,
     checks: AtomicU64,
+    per_day: u32,
+    /// Requests counted today, per client: (the UTC day, how many).
+    used_today: std::sync::Mutex<std::collections::HashMap<String, (chrono::NaiveDate, u32)>>,
 }
 
 impl PartnerLimits {
@@ -339,7 +343,33 @@ impl PartnerLimits {
         Self {
             limiter,
             checks: AtomicU64::new(0),
+            per_day: settings.partner_per_day,
+            used_today: Default::default(),
         }
+    }
+
+    /// Counts one request against `client`'s quota for today, or says how
+    /// many seconds until the quota renews (the next UTC midnight).
+    fn spend_daily(&self, client: &str, now: chrono::DateTime<chrono::Utc>) -> Result<(), u64> {
+        if self.per_day == 0 {
+            return Ok(());
+        }
+        let today = now.date_naive();
+        let mut used = self.used_today.lock().unwrap_or_else(|e| e.into_inner());
+        // Yesterday's counts are of no use: drop them when a new day begins.
+        if used.values().any(|(day, _)| *day != today) {
+            used.retain(|_, (day, _)| *day == today);
+        }
+        let (_, count) = used.entry(client.to_owned()).or_insert((today, 0));
+        if *count >= self.per_day {
+            let midnight = (today + chrono::Duration::days(1))
+                .and_hms_opt(0, 0, 0)
+                .expect("midnight exists")
+                .and_utc();
+            return Err((midnight - now).num_seconds().max(1) as u64);
+        }
+        *count += 1;
+        Ok(())
     }
 
     /// Takes one request from `client`'s bucket, or says how many seconds
@@ -379,6 +409,14 @@ pub async fn limit_partners(
             );
             return Ok(req.error_response(error).map_into_boxed_body());
         }
+        if let Err(retry_after) = limits.spend_daily(&partner, chrono::Utc::now()) {
+            let error = AppError::rate_limited(
+                retry_after,
+                "This partner client has used its requests for today (UTC); the quota renews at midnight UTC.",
+            )
+            .with("limit", "daily_quota");
+            return Ok(req.error_response(error).map_into_boxed_body());
+        }
     }
     next.call(req)
         .await
@@ -388,6 +426,25 @@ pub async fn limit_partners(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_daily_quota_renews_at_utc_midnight() {
+        use chrono::TimeZone;
+        let limits = PartnerLimits::new(&OnlineSettings {
+            partner_per_minute: 0,
+            partner_per_day: 2,
+            ..Default::default()
+        });
+        let evening = chrono::Utc
+            .with_ymd_and_hms(2026, 12, 9, 23, 59, 0)
+            .unwrap();
+        assert_eq!(limits.spend_daily("cli_a", evening), Ok(()));
+        assert_eq!(limits.spend_daily("cli_a", evening), Ok(()));
+        assert_eq!(limits.spend_daily("cli_a", evening), Err(60));
+        assert_eq!(limits.spend_daily("cli_b", evening), Ok(()));
+        let next_day = evening + chrono::Duration::minutes(1);
+        assert_eq!(limits.spend_daily("cli_a", next_day), Ok(()));
+    }
 
     #[test]
     fn form_values_decode_plus_and_percent() {

@@ -516,6 +516,27 @@ on_both_databases! {
         // A second token of the same client spends from the same bucket.
         let again = token_at(&a, &a_secret);
         get(&again).problem(429, "rate_limited");
+
+        // A daily quota, on a server that has one: spent, then 429 until midnight UTC.
+        let pool = slotwise::db::connect(&slotwise::db::DatabaseUrl::parse(&app.database_url), 4).unwrap();
+        let daily = serve_online(pool, OnlineSettings {
+            anonymous_per_minute: 0,
+            holds_per_address: 0,
+            partner_per_minute: 0,
+            partner_per_day: 2,
+            ..Default::default()
+        });
+        let get_daily = |token: &str| app.request_at(&daily.base, "GET", "/v1/services", Some(token), &[], None);
+        assert_eq!(get_daily(&a_token).status, 200);
+        assert_eq!(get_daily(&a_token).status, 200);
+        let spent = get_daily(&a_token);
+        let problem = spent.problem(429, "rate_limited");
+        assert_eq!(problem["limit"], "daily_quota");
+        let retry_after: i64 = spent.header("retry-after").unwrap().parse().unwrap();
+        let now = chrono::Utc::now();
+        let midnight = (now.date_naive() + chrono::Duration::days(1)).and_hms_opt(0, 0, 0).unwrap().and_utc();
+        assert!((retry_after - (midnight - now).num_seconds()).abs() <= 5, "{retry_after}");
+        assert_eq!(get_daily(&b_token).status, 200);
     }
 }
 
