@@ -36,6 +36,9 @@ pub struct Settings {
     /// `SLOTWISE_JWT_ES256_KEY_FILE`: a P-256 private key (PEM); when set, tokens
     /// are signed ES256 and its public key is served at `/.well-known/jwks.json`.
     pub jwt_es256_key_file: Option<PathBuf>,
+    /// `SLOTWISE_STAFF_JWKS_URL`, `SLOTWISE_STAFF_ISSUER`, `SLOTWISE_STAFF_AUDIENCE`: staff
+    /// may log in with tokens of this external identity provider.
+    pub staff_idp: Option<StaffIdentityProvider>,
     pub demo: bool,
     pub pool_size: u32,
     pub workers: usize,
@@ -48,6 +51,14 @@ pub struct Settings {
     pub online: OnlineSettings,
     /// Webhook delivery and customer notifications.
     pub notify: NotifySettings,
+}
+
+/// An external identity provider for staff logins, its issuer and audience pinned.
+#[derive(Debug, Clone)]
+pub struct StaffIdentityProvider {
+    pub jwks_url: String,
+    pub issuer: String,
+    pub audience: String,
 }
 
 /// How slotwise tells people: where webhooks may go, and the senders of
@@ -228,6 +239,7 @@ impl Settings {
             jwt_issuer: "slotwise".into(),
             jwt_audience: "slotwise-api".into(),
             jwt_es256_key_file: None,
+            staff_idp: None,
             demo: false,
             pool_size: 16,
             workers: 2,
@@ -258,6 +270,23 @@ impl Settings {
             jwt_issuer: env("SLOTWISE_JWT_ISSUER").unwrap_or_else(|| "slotwise".to_owned()),
             jwt_audience: env("SLOTWISE_JWT_AUDIENCE").unwrap_or_else(|| "slotwise-api".to_owned()),
             jwt_es256_key_file: env("SLOTWISE_JWT_ES256_KEY_FILE").map(PathBuf::from),
+            staff_idp: match (
+                env("SLOTWISE_STAFF_JWKS_URL"),
+                env("SLOTWISE_STAFF_ISSUER"),
+                env("SLOTWISE_STAFF_AUDIENCE"),
+            ) {
+                (None, None, None) => None,
+                (Some(jwks_url), Some(issuer), Some(audience)) => Some(StaffIdentityProvider {
+                    jwks_url,
+                    issuer,
+                    audience,
+                }),
+                _ => {
+                    return Err("SLOTWISE_STAFF_JWKS_URL, SLOTWISE_STAFF_ISSUER and \
+                                SLOTWISE_STAFF_AUDIENCE go together: set all three or none"
+                        .into())
+                }
+            },
             demo: env_flag("SLOTWISE_DEMO", true)?,
             pool_size: env_number("SLOTWISE_DB_POOL_SIZE", 16)?,
             workers: env_number("SLOTWISE_WORKERS", workers_default)?,

@@ -185,12 +185,24 @@ fn run(cli: Cli) -> Result<(), String> {
 fn token_keys(settings: &Settings) -> Result<TokenKeys, String> {
     let secret = settings.resolve_jwt_secret()?;
     let keys = TokenKeys::hs256(&secret, &settings.jwt_issuer, &settings.jwt_audience);
-    match &settings.jwt_es256_key_file {
-        None => Ok(keys),
+    let keys = match &settings.jwt_es256_key_file {
+        None => keys,
         Some(path) => {
             let pem = std::fs::read(path)
                 .map_err(|e| format!("SLOTWISE_JWT_ES256_KEY_FILE {}: {e}", path.display()))?;
-            keys.with_es256_pem(&pem)
+            keys.with_es256_pem(&pem)?
+        }
+    };
+    match &settings.staff_idp {
+        None => Ok(keys),
+        Some(idp) => {
+            // Read once at start: a provider that rotates its keys needs a
+            // restart here (noted in the README).
+            let jwks = ureq::get(&idp.jwks_url)
+                .call()
+                .and_then(|mut r| r.body_mut().read_to_string())
+                .map_err(|e| format!("SLOTWISE_STAFF_JWKS_URL {}: {e}", idp.jwks_url))?;
+            keys.with_staff_idp(&jwks, &idp.issuer, &idp.audience)
         }
     }
 }

@@ -73,7 +73,11 @@ pub struct Claims {
     pub scope: String,
     pub iss: String,
     pub aud: String,
+    // Ours always carry both (and `nbf` is required when ours are checked);
+    // an identity provider's may leave them out.
+    #[serde(default)]
     pub iat: i64,
+    #[serde(default)]
     pub nbf: i64,
     pub exp: i64,
     /// Access tokens from `POST /v1/oauth/token`: the partner client they were
@@ -94,6 +98,17 @@ pub struct TokenKeys {
     es256: Option<Es256Key>,
     issuer: String,
     audience: String,
+    staff_idp: Option<StaffIdentityProvider>,
+}
+
+/// An external identity provider whose tokens log staff in: its keys (from
+/// its JWKS), and its issuer and audience, both pinned.
+#[derive(Clone)]
+struct StaffIdentityProvider {
+    issuer: String,
+    audience: String,
+    /// By key id, each with the one algorithm it verifies.
+    keys: Vec<(Option<String>, Algorithm, DecodingKey)>,
 }
 
 /// An ES256 signing key, its public half as a JWK, and its key id (the
@@ -119,6 +134,84 @@ impl TokenKeys {
             es256: None,
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
+            staff_idp: None,
+        }
+    }
+
+    /// Also accepts staff tokens from an external identity provider: those
+    /// whose `iss` is `issuer`, for `audience`, signed by a key of `jwks`
+    /// (RS256 or ES256 keys; the JWKS document's JSON). Such tokens carry the
+    /// same claims as ours (`role`, `business`); only staff roles are taken
+    /// from them — partners and customers get their tokens from slotwise.
+    pub fn with_staff_idp(
+        mut self,
+        jwks: &str,
+        issuer: &str,
+        audience: &str,
+    ) -> Result<Self, String> {
+        let set: jsonwebtoken::jwk::JwkSet =
+            serde_json::from_str(jwks).map_err(|e| format!("the staff JWKS: {e}"))?;
+        let mut keys = Vec::new();
+        for jwk in &set.keys {
+            use jsonwebtoken::jwk::AlgorithmParameters;
+            let algorithm = match &jwk.algorithm {
+                AlgorithmParameters::RSA(_) => Algorithm::RS256,
+                AlgorithmParameters::EllipticCurve(_) => Algorithm::ES256,
+                // Shared secrets have no place in a published key set.
+                _ => continue,
+            };
+            let key = DecodingKey::from_jwk(jwk).map_err(|e| format!("the staff JWKS: {e}"))?;
+            keys.push((jwk.common.key_id.clone(), algorithm, key));
+        }
+        if keys.is_empty() {
+            return Err("the staff JWKS holds no RS256 or ES256 key".into());
+        }
+        if issuer.is_empty() || audience.is_empty() || issuer == self.issuer {
+            return Err("the staff identity provider needs its own issuer and an audience".into());
+        }
+        self.staff_idp = Some(StaffIdentityProvider {
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            keys,
+        });
+        Ok(self)
+    }
+
+    /// Verifies a token of the external identity provider, when `token`
+    /// names its issuer; `None` when it is not one of its tokens.
+    fn verify_staff_idp(&self, token: &str) -> Option<Result<Claims, AppError>> {
+        let idp = self.staff_idp.as_ref()?;
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        // The issuer is read unverified only to pick the keys; the
+        // signature, issuer and audience are then checked strictly.
+        let payload = token.split('.').nth(1)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .ok()?;
+        let claimed: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        if claimed.get("iss").and_then(|i| i.as_str()) != Some(idp.issuer.as_str()) {
+            return None;
+        }
+        let refused = |why: &str| Some(Err(AppError::unauthenticated(why.to_owned())));
+        let Some((_, algorithm, key)) = idp.keys.iter().find(|(kid, alg, _)| {
+            *alg == header.alg && (header.kid.is_none() || *kid == header.kid)
+        }) else {
+            return refused("The token is signed by no key of the identity provider.");
+        };
+        let mut validation = Validation::new(*algorithm);
+        validation.set_issuer(&[&idp.issuer]);
+        validation.set_audience(&[&idp.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 30;
+        match jsonwebtoken::decode::<Claims>(token, key, &validation) {
+            Ok(data)
+                if Principal::STAFF.contains(&data.claims.role)
+                    && data.claims.client_id.is_none() =>
+            {
+                Some(Ok(data.claims))
+            }
+            Ok(_) => refused("The identity provider signs in staff only."),
+            Err(_) => refused("The identity provider's token is invalid."),
         }
     }
 
@@ -221,6 +314,9 @@ impl TokenKeys {
     /// Each key verifies only its own algorithm: ES256 tokens by the public
     /// key (when configured), everything else as HS256 by the secret.
     pub fn verify(&self, token: &str) -> Result<Claims, AppError> {
+        if let Some(verdict) = self.verify_staff_idp(token) {
+            return verdict;
+        }
         let es256 = self.es256.as_ref().filter(|_| {
             jsonwebtoken::decode_header(token).is_ok_and(|h| h.alg == Algorithm::ES256)
         });

@@ -593,3 +593,48 @@ fn stored_hash(app: &TestApp, client: &str) -> String {
         .first(&mut app.pool.get().unwrap())
         .unwrap()
 }
+
+on_both_databases! {
+    fn staff_may_log_in_with_an_external_identity_providers_tokens(app: &TestApp) {
+        let pem = include_bytes!("../fixtures/es256-test-key.pem");
+        let idp_issuer = "https://login.example.com/";
+        // The provider: its own key, issuer and audience.
+        let provider = slotwise::api::auth::TokenKeys::hs256(
+            &slotwise::config::Secret::new(b"the-provider-never-shares-this-secret!!".to_vec()),
+            idp_issuer,
+            "slotwise-staff",
+        )
+        .with_es256_pem(pem)
+        .unwrap();
+        let jwks = serde_json::to_string(&provider.jwks().unwrap()).unwrap();
+        let keys = test_keys().with_staff_idp(&jwks, idp_issuer, "slotwise-staff").unwrap();
+        let server = serve_with_keys(app.pool.clone(), keys);
+        let get = |token: &str| app.request_at(&server.base, "GET", "/v1/customers", Some(token), &[], None);
+        let agent = provider.mint(&app.business, Role::Agent, "alex@login.example.com", "", 10).unwrap();
+        assert_eq!(get(&agent).status, 200);
+        // Only staff: partners and customers get their tokens from slotwise.
+        let partner = provider.mint(&app.business, Role::Partner, "someone", "bookings:read", 10).unwrap();
+        get(&partner).problem(401, "unauthenticated");
+        // Its audience is pinned, and so is its key: the same issuer signed
+        // with anything else is refused.
+        let elsewhere = slotwise::api::auth::TokenKeys::hs256(
+            &slotwise::config::Secret::new(b"the-provider-never-shares-this-secret!!".to_vec()),
+            idp_issuer,
+            "another-app",
+        )
+        .with_es256_pem(pem)
+        .unwrap();
+        get(&elsewhere.mint(&app.business, Role::Agent, "alex", "", 10).unwrap()).problem(401, "unauthenticated");
+        let forged = slotwise::api::auth::TokenKeys::hs256(
+            &slotwise::config::Secret::new(crate::harness::SECRET.to_vec()),
+            idp_issuer,
+            "slotwise-staff",
+        );
+        get(&forged.mint(&app.business, Role::Admin, "mallory", "", 10).unwrap()).problem(401, "unauthenticated");
+        // Our own tokens work as before.
+        assert_eq!(get(&app.token(Role::Agent)).status, 200);
+        // A key set with no usable key, or an issuer that is ours, is refused at start.
+        assert!(test_keys().with_staff_idp(r#"{"keys": []}"#, idp_issuer, "slotwise-staff").is_err());
+        assert!(test_keys().with_staff_idp(&jwks, "slotwise", "slotwise-staff").is_err());
+    }
+}
