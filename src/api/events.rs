@@ -40,17 +40,10 @@ pub struct EventView {
     pub created_at: String,
 }
 
-/// Payload fields that are capabilities for the customer (answering a survey
-/// without an account): the business's own staff relay them, partner apps
-/// never see them.
-const CUSTOMER_CAPABILITIES: [&str; 2] = ["token", "manage_token"];
-
 fn event_view(e: Event, for_partner: bool) -> EventView {
     let mut data = serde_json::from_str(&e.payload).unwrap_or(serde_json::Value::Null);
-    if let (true, Some(fields)) = (for_partner, data.as_object_mut()) {
-        for capability in CUSTOMER_CAPABILITIES {
-            fields.remove(capability);
-        }
+    if for_partner {
+        crate::store::events::without_customer_capabilities(&mut data);
     }
     EventView {
         id: e.id,

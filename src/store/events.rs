@@ -67,6 +67,20 @@ pub fn append_by(
     Ok(())
 }
 
+/// Payload fields that are capabilities for the customer (answering a survey
+/// or managing a booking without an account): the business's own staff relay
+/// them; partner apps and webhook endpoints never see them.
+const CUSTOMER_CAPABILITIES: [&str; 2] = ["token", "manage_token"];
+
+/// Removes the customer's capabilities from an event's payload.
+pub fn without_customer_capabilities(payload: &mut serde_json::Value) {
+    if let Some(fields) = payload.as_object_mut() {
+        for capability in CUSTOMER_CAPABILITIES {
+            fields.remove(capability);
+        }
+    }
+}
+
 /// Events about the business's offer rather than anyone's booking: every
 /// partner may follow them.
 pub const CATALOG_EVENTS: [&str; 6] = [

@@ -234,7 +234,7 @@ pub fn resume(
 ) -> Result<PauseState, AppError> {
     let at = now.naive_utc();
     write_transaction(conn, |conn| {
-        let (paused_at, _, until, ..) = current(conn, what, business, id)?;
+        let (paused_at, _, until, location_id, _) = current(conn, what, business, id)?;
         if !crate::domain::pauses::in_force(paused_at, until, now) {
             return Err(AppError::conflict(
                 "not_paused",
@@ -242,20 +242,25 @@ pub fn resume(
                 format!("The {} is not paused.", what.as_str()),
             ));
         }
-        end_pause(conn, what, business, id, "resumed by staff", at)?;
+        end_pause(
+            conn,
+            what,
+            (business, id, &location_id),
+            "resumed by staff",
+            at,
+        )?;
         state(conn, what, business, id, at)
     })
 }
 
+/// Clears a pause of `(business, id, location)` and writes its `….resumed`.
 fn end_pause(
     conn: &mut DbConnection,
     what: Paused,
-    business: &str,
-    id: &str,
+    (business, id, location_id): (&str, &str, &str),
     how: &str,
     at: NaiveDateTime,
 ) -> Result<(), AppError> {
-    let (_, _, _, location_id, _) = current(conn, what, business, id)?;
     write(conn, what, id, (None, None, None), at)?;
     events::append(
         conn,
@@ -330,9 +335,15 @@ pub fn end_lapsed(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<usize, 
             write_transaction(conn, |conn| {
                 // Looked at again inside the transaction: staff may have
                 // resumed or extended it meanwhile.
-                let (paused_at, _, until, ..) = current(conn, what, &business, &id)?;
+                let (paused_at, _, until, location_id, _) = current(conn, what, &business, &id)?;
                 if paused_at.is_some() && until.is_some_and(|u| u <= at) {
-                    end_pause(conn, what, &business, &id, "its time ran out", at)?;
+                    end_pause(
+                        conn,
+                        what,
+                        (&business, &id, &location_id),
+                        "its time ran out",
+                        at,
+                    )?;
                     ended += 1;
                 }
                 Ok::<_, AppError>(())

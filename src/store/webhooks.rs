@@ -54,9 +54,10 @@ impl Subscription {
         secrets
     }
 
+    /// Whether the event's type and location are what it asked for (on or
+    /// off: a replay queues for a subscription that is off).
     fn receives(&self, event_type: &str, location: Option<&str>) -> bool {
-        self.enabled
-            && wants(&parse_event_types(&self.event_types), event_type)
+        wants(&parse_event_types(&self.event_types), event_type)
             && match &self.location_id {
                 None => true,
                 Some(only) => location == Some(only.as_str()),
@@ -101,18 +102,11 @@ pub struct Attempt {
     pub response_snippet: Option<String>,
 }
 
-/// Payload fields that are the customer's own capabilities (see `/v1/events`):
-/// never sent to an endpoint outside slotwise.
-const CUSTOMER_CAPABILITIES: [&str; 2] = ["token", "manage_token"];
-
 /// The Standard Webhooks body of an event: `{type, timestamp, data}`.
 pub fn body_of(event_type: &str, at: NaiveDateTime, payload: &Value) -> String {
     let mut data = payload.clone();
-    if let Some(fields) = data.as_object_mut() {
-        for capability in CUSTOMER_CAPABILITIES {
-            fields.remove(capability);
-        }
-    }
+    // Never sent to an endpoint outside slotwise.
+    events::without_customer_capabilities(&mut data);
     json!({
         "type": event_type,
         "timestamp": at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -409,11 +403,7 @@ pub fn replay(
             let location = payload.get("location_id").and_then(Value::as_str);
             // A replay goes out even while the subscription is off: it is
             // queued now and waits for it to be turned on.
-            if !wants(&parse_event_types(&sub.event_types), &event.event_type)
-                || sub
-                    .location_id
-                    .as_deref()
-                    .is_some_and(|l| location != Some(l))
+            if !sub.receives(&event.event_type, location)
                 || !partner_may_receive(conn, &sub, &event)?
             {
                 continue;
