@@ -180,6 +180,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         client_id -> Nullable<Text>,
+        expected_start -> Nullable<Timestamp>,
     }
 }
 
@@ -416,6 +417,51 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    queue_tickets (id) {
+        id -> Text,
+        business_id -> Text,
+        location_id -> Text,
+        service_id -> Text,
+        code -> Text,
+        local_day -> Text,
+        customer_id -> Nullable<Text>,
+        customer_name -> Text,
+        party_size -> Integer,
+        resource_id -> Nullable<Text>,
+        status -> Text,
+        booking_id -> Nullable<Text>,
+        estimated_earliest -> Nullable<Timestamp>,
+        estimated_latest -> Nullable<Timestamp>,
+        cancel_reason -> Nullable<Text>,
+        version -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+        called_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    broadcasts (id) {
+        id -> Text,
+        business_id -> Text,
+        kind -> Text,
+        location_id -> Text,
+        resource_id -> Nullable<Text>,
+        service_id -> Nullable<Text>,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        minutes -> Nullable<Integer>,
+        message -> Text,
+        bookings_affected -> Integer,
+        tickets_affected -> Integer,
+        notifications_planned -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(locations -> businesses (business_id));
 diesel::joinable!(location_closures -> locations (location_id));
 diesel::joinable!(resources -> locations (location_id));
@@ -481,4 +527,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_attempts,
     notifications,
     partner_clients,
+    queue_tickets,
+    broadcasts,
 );

@@ -23,8 +23,8 @@ use crate::domain::policy::Override;
 use crate::domain::reference::normalise_reference;
 use crate::error::{AppError, FieldErrors};
 use crate::store::bookings::{
-    Booking, BookingFilter, CustomerRef, HistoryEntry, NewBooking, RescheduleRequest, SlotSource,
-    StepRequest, Waiver,
+    Arrival, Booking, BookingFilter, CustomerRef, HistoryEntry, NewBooking, RescheduleRequest,
+    SlotSource, StepRequest, Waiver,
 };
 use crate::store::{self, calendar};
 
@@ -124,6 +124,9 @@ pub struct BookingView {
     pub client_id: Option<String>,
     pub notes: Option<String>,
     pub cancel_reason: Option<String>,
+    /// When a running-late notice expects it to start (absent: on time).
+    #[schema(format = DateTime)]
+    pub expected_start: Option<String>,
     pub version: i32,
     #[schema(format = DateTime)]
     pub created_at: String,
@@ -156,6 +159,7 @@ pub(crate) fn booking_view(b: Booking, tz: Tz) -> BookingView {
         client_id: b.client_id,
         notes: b.notes,
         cancel_reason: b.cancel_reason,
+        expected_start: b.expected_start.map(|t| utc_text(t.and_utc())),
         version: b.version,
         created_at: utc_text(b.created_at.and_utc()),
         updated_at: utc_text(b.updated_at.and_utc()),
@@ -354,6 +358,7 @@ pub async fn create_booking(
                 .filter(|n| !n.is_empty())
                 .map(str::to_owned),
             waiver,
+            arrival: Arrival::Booked,
         };
         let (booking, _customer) =
             store::bookings::create(conn, &ctx, &request, &caller.actor(), now)?;

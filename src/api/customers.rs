@@ -183,7 +183,7 @@ pub struct CallerContextView {
     pub cancellation_count: i64,
 }
 
-fn context_view(ctx: CallerContext) -> CallerContextView {
+pub(crate) fn context_view(ctx: CallerContext) -> CallerContextView {
     CallerContextView {
         upcoming_bookings: ctx.upcoming.iter().map(booking_summary).collect(),
         last_visits: ctx

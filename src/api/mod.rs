@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod availability;
 pub mod bookings;
+pub mod broadcasts;
 pub mod business;
 pub mod caller;
 pub mod catalog;
@@ -28,6 +29,7 @@ pub mod resources;
 pub mod services;
 pub mod strangers;
 pub mod text_input;
+pub mod walk_ins;
 pub mod webhooks;
 
 use actix_web::http::header::{self, HeaderMap};
@@ -67,6 +69,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(clients::routes)
         .configure(oauth::routes)
         .configure(pauses::routes)
+        .configure(walk_ins::routes)
+        .configure(broadcasts::routes)
         .default_service(web::to(|| async {
             AppError::route_not_found().into_response()
         }));

@@ -27,7 +27,7 @@ pub struct NotificationView {
     #[schema(example = "ntf_01JD3V6Q8M2X4Z7C9B1N5R3T6W")]
     pub id: String,
     pub booking_id: Option<String>,
-    /// `confirmation`, `change`, `cancellation`, `reminder` or `follow_up`.
+    /// `confirmation`, `change`, `cancellation`, `reminder`, `follow_up` or `notice` (a broadcast).
     pub kind: String,
     /// For a reminder: how long before the start its rule sends it.
     pub before_minutes: Option<i32>,

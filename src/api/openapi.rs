@@ -5,9 +5,9 @@ use utoipa::{Modify, OpenApi};
 
 use super::idempotency::IdempotencyDocs;
 use super::{
-    availability, bookings, business, clients, customers, events, feedback, health, holds, intents,
-    interactions, locations, notifications, oauth, pauses, public, reports, resources, services,
-    webhooks,
+    availability, bookings, broadcasts, business, clients, customers, events, feedback, health,
+    holds, intents, interactions, locations, notifications, oauth, pauses, public, reports,
+    resources, services, walk_ins, webhooks,
 };
 use crate::error;
 
@@ -49,6 +49,15 @@ use crate::error;
         pauses::pause,
         pauses::resume,
         pauses::affected_bookings,
+        walk_ins::create_walk_in,
+        walk_ins::get_queue,
+        walk_ins::get_ticket,
+        walk_ins::call_ticket,
+        walk_ins::seat_ticket,
+        walk_ins::cancel_ticket,
+        walk_ins::no_show_ticket,
+        broadcasts::create_broadcast,
+        broadcasts::get_broadcast,
         availability::get_availability,
         availability::get_availability_days,
         public::get_profile,
@@ -138,6 +147,7 @@ use crate::error;
         (name = "feedback", description = "Feedback after a completed visit"),
         (name = "webhooks", description = "Signed Standard Webhooks from the outbox: subscriptions, deliveries, every attempt, tests, replays"),
         (name = "reports", description = "Contacts and their cost, satisfaction, and bookings"),
+        (name = "walk-ins", description = "The walk-in desk: walk-ins, the queue board, ticket steps, and broadcasts (running late, disruptions)"),
         (name = "partners", description = "Partner apps: their OAuth clients (admin) and the client credentials grant"),
     )
 )]

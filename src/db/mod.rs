@@ -347,6 +347,18 @@ pub fn lock_resources(conn: &mut DbConnection, ids: &[String]) -> QueryResult<()
     Ok(())
 }
 
+/// Takes the row lock on a queue ticket, so two desks stepping one ticket
+/// take turns and the second sees what the first did. PostgreSQL only, as
+/// for [`lock_resources`].
+pub fn lock_ticket(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    if let DbConnection::Postgresql(pg) = conn {
+        diesel::sql_query("SELECT id FROM queue_tickets WHERE id = $1 FOR UPDATE")
+            .bind::<diesel::sql_types::Text, _>(id)
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
 /// Serialises transactions about one key (e.g. one address's holds in one
 /// business) until commit. PostgreSQL: a transaction-scoped advisory lock on
 /// the key's hash; SQLite: nothing to do, `BEGIN IMMEDIATE` serialises writers.

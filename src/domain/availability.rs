@@ -413,24 +413,47 @@ struct Planner<'a> {
     resources: Vec<Prepared<'a>>,
 }
 
+/// The location's closed days as instants.
+fn closed_spans(window: &Window) -> Vec<Span> {
+    let tz = window.tz;
+    window
+        .closures
+        .iter()
+        .map(|&(first, last)| {
+            (
+                secs(resolve_wall_clock(tz, first, 0, Edge::Opening)),
+                secs(resolve_wall_clock(
+                    tz,
+                    last + Duration::days(1),
+                    0,
+                    Edge::Opening,
+                )),
+            )
+        })
+        .collect()
+}
+
+/// A resource's working time within `[window.from, window.to)`: weekly hours
+/// resolved in the zone, joined, minus time off and closed days (what the
+/// walk-in queue plans on).
+pub fn working_time(
+    calendar: &ResourceCalendar,
+    window: &Window,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let (from, to) = (secs(window.from), secs(window.to));
+    let prepared = Prepared::new(calendar, window, &closed_spans(window), (from, to));
+    prepared
+        .open
+        .iter()
+        .map(|&(a, b)| (a.max(from), b.min(to)))
+        .filter(|(a, b)| a < b)
+        .map(|(a, b)| (instant(a), instant(b)))
+        .collect()
+}
+
 impl<'a> Planner<'a> {
     fn new(spec: &'a ServiceSpec, calendars: &'a [ResourceCalendar], window: &'a Window) -> Self {
-        let tz = window.tz;
-        let closed: Vec<Span> = window
-            .closures
-            .iter()
-            .map(|&(first, last)| {
-                (
-                    secs(resolve_wall_clock(tz, first, 0, Edge::Opening)),
-                    secs(resolve_wall_clock(
-                        tz,
-                        last + Duration::days(1),
-                        0,
-                        Edge::Opening,
-                    )),
-                )
-            })
-            .collect();
+        let closed = closed_spans(window);
         let timing = Timing {
             duration: spec.duration.num_seconds(),
             before: spec.buffer_before.num_seconds(),

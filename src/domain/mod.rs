@@ -13,6 +13,7 @@ pub mod notifications;
 pub mod partners;
 pub mod pauses;
 pub mod policy;
+pub mod queue;
 pub mod reference;
 pub mod reports;
 pub mod webhooks;

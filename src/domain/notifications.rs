@@ -15,15 +15,18 @@ pub enum Kind {
     Cancellation,
     Reminder,
     FollowUp,
+    /// A broadcast: running late, a disruption, a closure.
+    Notice,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Confirmation,
         Kind::Change,
         Kind::Cancellation,
         Kind::Reminder,
         Kind::FollowUp,
+        Kind::Notice,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -33,6 +36,7 @@ impl Kind {
             Kind::Cancellation => "cancellation",
             Kind::Reminder => "reminder",
             Kind::FollowUp => "follow_up",
+            Kind::Notice => "notice",
         }
     }
 
@@ -136,6 +140,12 @@ pub fn still_true(
         Kind::Reminder => Ok(()),
         Kind::FollowUp if booking.status == "completed" => Ok(()),
         Kind::FollowUp => Err("not_completed"),
+        Kind::Notice if booking.status == "cancelled" => Err("cancelled"),
+        // Served or gone meanwhile: the notice is news no longer.
+        Kind::Notice if matches!(booking.status, "in_service" | "completed" | "no_show") => {
+            Err("too_late")
+        }
+        Kind::Notice => Ok(()),
     }
 }
 
@@ -185,6 +195,17 @@ pub struct Facts<'a> {
     pub zone: Tz,
     /// The survey's address, for a follow-up.
     pub feedback_link: Option<&'a str>,
+    /// What a broadcast says (see [`notice_line`]).
+    pub notice: Option<&'a str>,
+}
+
+/// The line a broadcast sends: the delay in words when running late, then the
+/// business's own message.
+pub fn notice_line(running_late_minutes: Option<i64>, message: &str) -> String {
+    match running_late_minutes {
+        Some(m) => format!("We are running about {m} minutes late. {message}"),
+        None => message.to_owned(),
+    }
 }
 
 /// A message ready for any sender: a subject (email) and a plain-text body.
@@ -228,6 +249,13 @@ pub fn render(kind: Kind, facts: &Facts<'_>) -> Message {
         Kind::Reminder => (
             format!("Reminder: {} on {}", facts.service, when),
             format!("A reminder of your booking: {what}."),
+        ),
+        Kind::Notice => (
+            format!("Update: {} on {}", facts.service, when),
+            format!(
+                "About your booking for {what}: {}",
+                facts.notice.unwrap_or("please contact us.")
+            ),
         ),
         Kind::FollowUp => (
             format!("How was your {}?", facts.service),
@@ -368,6 +396,7 @@ mod tests {
             starts_at: Utc.with_ymd_and_hms(2026, 7, 1, 9, 30, 0).unwrap(),
             zone: chrono_tz::Europe::London,
             feedback_link: None,
+            notice: None,
         };
         let m = render(Kind::Reminder, &facts);
         assert!(

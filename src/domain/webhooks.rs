@@ -30,6 +30,13 @@ pub const EVENT_TYPES: &[&str] = &[
     "resource.resumed",
     "location.paused",
     "location.resumed",
+    "queue.ticket_created",
+    "queue.ticket_called",
+    "queue.ticket_seated",
+    "queue.ticket_cancelled",
+    "queue.ticket_no_show",
+    "queue.estimate_changed",
+    "broadcast.sent",
     "webhook.disabled",
     "webhook.test",
 ];

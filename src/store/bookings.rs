@@ -44,6 +44,8 @@ pub struct Booking {
     pub updated_at: NaiveDateTime,
     /// The partner client that made it (through an access token), if any.
     pub client_id: Option<String>,
+    /// When a running-late notice expects it to start; `None`: on time.
+    pub expected_start: Option<NaiveDateTime>,
 }
 
 impl Booking {
@@ -156,6 +158,38 @@ pub struct NewBooking {
     pub customer: CustomerRef,
     pub notes: Option<String>,
     pub waiver: Waiver,
+    pub arrival: Arrival,
+}
+
+/// Where the customer is when the booking is made: the walk-in desk books
+/// people who are already here, so their booking starts checked in, or in
+/// service when they are seated at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Arrival {
+    #[default]
+    Booked,
+    Arrived,
+    Seated,
+}
+
+impl Arrival {
+    fn status(self) -> BookingStatus {
+        match self {
+            Arrival::Booked => BookingStatus::Confirmed,
+            Arrival::Arrived => BookingStatus::CheckedIn,
+            Arrival::Seated => BookingStatus::InService,
+        }
+    }
+
+    /// The lifecycle steps the booking has in effect taken on creation, for
+    /// history and events (subscribers see the same sequence as for any visit).
+    fn steps(self) -> &'static [Step] {
+        match self {
+            Arrival::Booked => &[],
+            Arrival::Arrived => &[Step::CheckIn],
+            Arrival::Seated => &[Step::CheckIn, Step::Start],
+        }
+    }
 }
 
 fn history(
@@ -192,7 +226,7 @@ fn history(
 }
 
 /// Finds or creates the customer (see [`customers::resolve_for_booking`]).
-fn resolve_customer(
+pub fn resolve_customer(
     conn: &mut DbConnection,
     business: &str,
     customer: &CustomerRef,
@@ -222,9 +256,21 @@ pub fn create(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<(Booking, Customer), AppError> {
+    with_retries(conn, |conn| create_in(conn, ctx, request, actor, now))
+}
+
+/// [`create`] inside a transaction the caller runs (the walk-in desk seats a
+/// ticket and books it as one change).
+pub fn create_in(
+    conn: &mut DbConnection,
+    ctx: &ServiceContext,
+    request: &NewBooking,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(Booking, Customer), TxError> {
     let at = now.naive_utc();
     let business = ctx.business_id().to_owned();
-    with_retries(conn, |conn| {
+    {
         let (start, wanted, hold_id) = match &request.source {
             SlotSource::Hold(hold) => (
                 hold.starts_at.and_utc(),
@@ -273,7 +319,7 @@ pub fn create(
             starts_at: slot.start.naive_utc(),
             ends_at: slot.end.naive_utc(),
             resource_ids: slot.resource_ids.join(","),
-            status: BookingStatus::Confirmed.as_str().to_owned(),
+            status: request.arrival.status().as_str().to_owned(),
             channel: actor.channel.clone(),
             created_by: actor.subject.clone(),
             notes: request.notes.clone(),
@@ -282,6 +328,7 @@ pub fn create(
             created_at: at,
             updated_at: at,
             client_id: actor.client_id.clone(),
+            expected_start: None,
         };
         diesel::insert_into(bookings::table)
             .values(&booking)
@@ -316,8 +363,28 @@ pub fn create(
             &booking.payload(),
             at,
         )?;
+        for step in request.arrival.steps() {
+            history(
+                conn,
+                &booking,
+                step.as_str(),
+                actor,
+                json!({"on_arrival": true}),
+                &Waiver::default(),
+                at,
+            )?;
+            events::append_by(
+                conn,
+                &business,
+                actor.client_id.as_deref(),
+                step.event_type(),
+                &booking.id,
+                &booking.payload(),
+                at,
+            )?;
+        }
         Ok((booking, customer))
-    })
+    }
 }
 
 /// A booking of the business; `customer` narrows it to that customer's own
@@ -518,6 +585,11 @@ pub fn step(
         if !next.occupies_time() {
             calendar::vacate(conn, Occupier::Booking(&booking.id))?;
         }
+        if matches!(request.step, Step::Complete | Step::NoShow) {
+            // Done (or not coming) early: the rest of the time is free again,
+            // after the service's clean-up buffer, for the walk-in queue.
+            free_the_rest(conn, &booking, now)?;
+        }
         booking.status = next.as_str().to_owned();
         if request.step == Step::Cancel {
             booking.cancel_reason = request.reason.clone();
@@ -552,6 +624,41 @@ pub fn step(
         )?;
         Ok(booking)
     })
+}
+
+/// Ends a booking's occupied windows at now plus its service's buffer after,
+/// where they reached further (and retires those not yet begun); what was
+/// booked stays in the booking and its history.
+fn free_the_rest(
+    conn: &mut DbConnection,
+    booking: &Booking,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    use crate::schema::services;
+    let buffer: i32 = services::table
+        .filter(services::id.eq(&booking.service_id))
+        .select(services::buffer_after_minutes)
+        .first(conn)?;
+    let free_from = (now + chrono::Duration::minutes(buffer.into())).naive_utc();
+    let trimmed = diesel::update(
+        allocations::table
+            .filter(allocations::booking_id.eq(&booking.id))
+            .filter(allocations::active.eq(true))
+            .filter(allocations::ends_at.gt(free_from))
+            .filter(allocations::starts_at.lt(free_from)),
+    )
+    .set(allocations::ends_at.eq(free_from))
+    .execute(conn)?;
+    // Over before its booked window even began (a walk-in served early).
+    let unused = diesel::update(
+        allocations::table
+            .filter(allocations::booking_id.eq(&booking.id))
+            .filter(allocations::active.eq(true))
+            .filter(allocations::starts_at.ge(free_from)),
+    )
+    .set(allocations::active.eq(false))
+    .execute(conn)?;
+    Ok(trimmed + unused)
 }
 
 /// Moves a booking to a new start atomically: if the new slot is taken the

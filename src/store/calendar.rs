@@ -282,7 +282,19 @@ pub fn calendars(
     now: DateTime<Utc>,
     except: Except<'_>,
 ) -> Result<Vec<ResourceCalendar>, AppError> {
-    let ids = ctx.resource_ids();
+    calendars_of(conn, &ctx.resources, from, to, now, except)
+}
+
+/// [`calendars`] of any resources (the walk-in board plans a whole location).
+pub fn calendars_of(
+    conn: &mut DbConnection,
+    resources: &[Resource],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    now: DateTime<Utc>,
+    except: Except<'_>,
+) -> Result<Vec<ResourceCalendar>, AppError> {
+    let ids: Vec<String> = resources.iter().map(|r| r.id.clone()).collect();
     // A day either side covers slots whose local day straddles the window.
     let lo = (from - Duration::days(1)).naive_utc();
     let hi = (to + Duration::days(1)).naive_utc();
@@ -331,8 +343,7 @@ pub fn calendars(
         );
     }
     let occupied: Vec<Occupancy> = occupied.load(conn)?;
-    Ok(ctx
-        .resources
+    Ok(resources
         .iter()
         .map(|resource| ResourceCalendar {
             id: resource.id.clone(),
@@ -383,18 +394,29 @@ pub fn window(
     earliest: Option<DateTime<Utc>>,
     latest: Option<DateTime<Utc>>,
 ) -> Result<Window, AppError> {
-    let first_day = (from - Duration::days(1))
-        .with_timezone(&ctx.tz)
-        .date_naive();
-    let last_day = (to + Duration::days(1)).with_timezone(&ctx.tz).date_naive();
+    window_of(conn, &ctx.location.id, ctx.tz, from, to, earliest, latest)
+}
+
+/// [`window`] of a location by id and zone.
+pub fn window_of(
+    conn: &mut DbConnection,
+    location_id: &str,
+    tz: chrono_tz::Tz,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    earliest: Option<DateTime<Utc>>,
+    latest: Option<DateTime<Utc>>,
+) -> Result<Window, AppError> {
+    let first_day = (from - Duration::days(1)).with_timezone(&tz).date_naive();
+    let last_day = (to + Duration::days(1)).with_timezone(&tz).date_naive();
     let closures: Vec<(chrono::NaiveDate, chrono::NaiveDate)> = location_closures::table
-        .filter(location_closures::location_id.eq(&ctx.location.id))
+        .filter(location_closures::location_id.eq(location_id))
         .filter(location_closures::ends_on.ge(first_day))
         .filter(location_closures::starts_on.le(last_day))
         .select((location_closures::starts_on, location_closures::ends_on))
         .load(conn)?;
     Ok(Window {
-        tz: ctx.tz,
+        tz,
         closures,
         from,
         to,

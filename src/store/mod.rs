@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod bookings;
+pub mod broadcasts;
 pub mod businesses;
 pub mod calendar;
 pub mod clients;
@@ -18,6 +19,7 @@ pub mod notes;
 pub mod notifications;
 pub mod pauses;
 pub mod public;
+pub mod queue;
 pub mod reports;
 pub mod resources;
 pub mod services;

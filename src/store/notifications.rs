@@ -207,6 +207,53 @@ pub fn plan(conn: &mut DbConnection, event: &Event, payload: &Value) -> QueryRes
     Ok(())
 }
 
+/// Plans one broadcast notice for a booking's customer (once per booking and
+/// broadcast, however often asked); true when a row was written.
+pub fn plan_notice(
+    conn: &mut DbConnection,
+    business: &str,
+    booking_id: &str,
+    customer_id: &str,
+    broadcast_id: &str,
+    notice: &str,
+    at: NaiveDateTime,
+) -> QueryResult<bool> {
+    let dedupe_key = format!("{booking_id}:{}:{broadcast_id}", Kind::Notice.as_str());
+    let exists: i64 = notifications::table
+        .filter(notifications::dedupe_key.eq(&dedupe_key))
+        .count()
+        .get_result(conn)?;
+    if exists > 0 {
+        return Ok(false);
+    }
+    diesel::insert_into(notifications::table)
+        .values(Notification {
+            id: new_id("ntf"),
+            business_id: business.to_owned(),
+            customer_id: customer_id.to_owned(),
+            booking_id: Some(booking_id.to_owned()),
+            kind: Kind::Notice.as_str().into(),
+            rule_minutes: None,
+            booking_version: None,
+            dedupe_key,
+            detail: Some(
+                serde_json::json!({"notice": notice, "broadcast_id": broadcast_id}).to_string(),
+            ),
+            state: "scheduled".into(),
+            reason: None,
+            channel: None,
+            recipient: None,
+            due_at: at,
+            attempts: 0,
+            claimed_until: None,
+            sent_at: None,
+            created_at: at,
+            updated_at: at,
+        })
+        .execute(conn)?;
+    Ok(true)
+}
+
 /// Marks what is still scheduled for a booking as skipped, so the list tells
 /// the truth at once (the send-time check would skip them anyway).
 fn skip_scheduled(
@@ -394,6 +441,11 @@ pub fn send_one(
                     .map(str::to_owned)
             });
         let link = token.map(|t| sender.feedback_link(&t));
+        let notice = n
+            .detail
+            .as_deref()
+            .and_then(|d| serde_json::from_str::<Value>(d).ok())
+            .and_then(|d| d.get("notice").and_then(Value::as_str).map(str::to_owned));
         let message = render(
             kind,
             &Facts {
@@ -405,6 +457,7 @@ pub fn send_one(
                 starts_at: booking.starts_at.and_utc(),
                 zone: parse_time_zone(&location.timezone).unwrap_or(chrono_tz::UTC),
                 feedback_link: link.as_deref(),
+                notice: notice.as_deref(),
             },
         );
         let recipient = recipient.to_owned();

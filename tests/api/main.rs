@@ -25,4 +25,5 @@ mod receiver;
 mod schema;
 mod shop;
 mod verified_elsewhere;
+mod walk_ins;
 mod webhooks;

@@ -1,0 +1,3 @@
+ALTER TABLE bookings DROP COLUMN expected_start;
+DROP TABLE broadcasts;
+DROP TABLE queue_tickets;

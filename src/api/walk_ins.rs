@@ -1,0 +1,757 @@
+//! The walk-in desk: `POST /v1/walk-ins` (a booking now, or a queue ticket),
+//! the location's board, the desk's ticket steps, the customer's own view of
+//! their ticket (`/queue/{ticket}` and its token), and broadcasts.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::{MaybePrincipal, Principal, Role, TokenKeys};
+use super::availability::utc_text;
+use super::bookings::{booking_view, BookingView, CustomerDetails};
+use super::caller::{optional_body, Caller};
+use super::customers::{context_view, CallerContextView};
+use super::{blocking, etag, if_match, versioned};
+use crate::db::DbPool;
+use crate::domain::catalog::{looks_like_email, Channel};
+use crate::domain::contact::looks_like_phone;
+use crate::domain::queue::{describe, EstimateReason, TicketStatus, TicketStep};
+use crate::error::{AppError, FieldErrors};
+use crate::store::bookings::{Actor, CustomerRef};
+use crate::store::queue::{Board, QueuedTicket, Ticket, WalkIn, WalkInOutcome};
+use crate::store::{self, calendar, timeline};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/walk-ins", web::post().to(create_walk_in))
+        .route("/v1/locations/{id}/queue", web::get().to(get_queue))
+        .route("/v1/queue-tickets/{id}", web::get().to(get_ticket))
+        .route("/v1/queue-tickets/{id}/call", web::post().to(call_ticket))
+        .route("/v1/queue-tickets/{id}/seat", web::post().to(seat_ticket))
+        .route(
+            "/v1/queue-tickets/{id}/cancel",
+            web::post().to(cancel_ticket),
+        )
+        .route(
+            "/v1/queue-tickets/{id}/no-show",
+            web::post().to(no_show_ticket),
+        )
+        .route("/queue/{ticket}", web::get().to(ticket_page));
+}
+
+/// Who may take walk-ins and read the board: the desk and the staff behind it.
+const DESK_STAFF: &[Role] = &[Role::Desk, Role::Agent, Role::Manager, Role::Admin];
+/// Who runs the queue (calls, seats, no-shows).
+const QUEUE_STAFF: &[Role] = &[Role::Desk, Role::Manager, Role::Admin];
+/// The scope of a ticket token: that one ticket, read only.
+const TICKET_SCOPE: &str = "queue:ticket";
+/// The largest party one ticket may stand for.
+const MAX_PARTY: i32 = 20;
+
+const QUEUE_HTML: &str = include_str!("../../assets/queue.html");
+
+/// Someone at the desk. Without `customer` or `customer_id` the visit is
+/// anonymous ("Walk-in"); a name alone is enough, and an email or phone
+/// finds the customer's record as a booking would.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWalkIn {
+    pub service_id: String,
+    pub customer_id: Option<String>,
+    pub customer: Option<WalkInCustomer>,
+    /// People in the party, shown to the desk (1–20; default 1).
+    #[schema(minimum = 1, maximum = 20)]
+    pub party_size: Option<i32>,
+    /// Ask for one resource (a named stylist); otherwise whoever is free.
+    pub resource_id: Option<String>,
+}
+
+/// A walk-in's details: the name is required, contact details optional.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WalkInCustomer {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+impl CreateWalkIn {
+    fn into_request(self) -> Result<(String, WalkIn), AppError> {
+        let mut errors = FieldErrors::default();
+        let party_size = self.party_size.unwrap_or(1);
+        errors.check(
+            (1..=MAX_PARTY).contains(&party_size),
+            "party_size",
+            "must be between 1 and 20",
+        );
+        let customer = match (self.customer_id, self.customer) {
+            (Some(_), Some(_)) => {
+                errors.add("customer", "give customer_id or customer, not both");
+                None
+            }
+            (Some(id), None) => Some(CustomerRef::Existing(id)),
+            (None, Some(c)) => {
+                let details = CustomerDetails {
+                    name: c.name,
+                    email: c.email,
+                    phone: c.phone,
+                };
+                walk_in_customer(&details, &mut errors)
+            }
+            (None, None) => Some(CustomerRef::Details {
+                name: "Walk-in".into(),
+                email: None,
+                phone: None,
+            }),
+        };
+        errors.finish()?;
+        Ok((
+            self.service_id,
+            WalkIn {
+                customer: customer.expect("no errors, so a customer"),
+                party_size,
+                resource_id: self.resource_id,
+            },
+        ))
+    }
+}
+
+fn walk_in_customer(details: &CustomerDetails, errors: &mut FieldErrors) -> Option<CustomerRef> {
+    let name = details.name.trim();
+    errors.check(!name.is_empty(), "customer.name", "must not be empty");
+    errors.check(
+        name.chars().count() <= 200,
+        "customer.name",
+        "must be at most 200 characters",
+    );
+    let present = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let email = present(&details.email);
+    let phone = present(&details.phone);
+    if let Some(email) = &email {
+        errors.check(
+            looks_like_email(email),
+            "customer.email",
+            "is not an email address",
+        );
+    }
+    if let Some(phone) = &phone {
+        errors.check(
+            looks_like_phone(phone),
+            "customer.phone",
+            "is not a phone number",
+        );
+    }
+    Some(CustomerRef::Details {
+        name: name.to_owned(),
+        email,
+        phone,
+    })
+}
+
+/// A ticket as the desk and its holder see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketView {
+    #[schema(example = "qtk_01JD3V6Q8M2X4Z7C9B1N5R3T6W")]
+    pub id: String,
+    /// What the desk calls out.
+    #[schema(example = "A014")]
+    pub code: String,
+    pub status: TicketStatus,
+    /// 1 for the next to be served; absent once served or gone.
+    pub position: Option<u32>,
+    pub location_id: String,
+    pub service_id: String,
+    pub customer_id: Option<String>,
+    pub customer_name: String,
+    pub party_size: i32,
+    pub resource_id: Option<String>,
+    /// The booking made when seated.
+    pub booking_id: Option<String>,
+    /// The estimated start as a range; absent when nothing can take them
+    /// before the end of the day, or once they are served.
+    #[schema(format = DateTime)]
+    pub estimated_start_earliest: Option<String>,
+    #[schema(format = DateTime)]
+    pub estimated_start_latest: Option<String>,
+    /// Why, in words: "2 ahead · 0 of 2 free now; first from 10:40".
+    pub estimate_reason: Option<String>,
+    /// The same reasons, as numbers.
+    pub estimate: Option<EstimateReason>,
+    /// The resources the estimate expects to take them.
+    pub expected_resource_ids: Vec<String>,
+    pub cancel_reason: Option<String>,
+    pub version: i32,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub called_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+    /// On creation only: a token for `GET /v1/queue-tickets/{id}` and the
+    /// page at `page_url`, for the customer to follow their place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "/queue/qtk_01JD3V6Q8M2X4Z7C9B1N5R3T6W#token=…")]
+    pub page_url: Option<String>,
+}
+
+fn ticket_view(
+    ticket: Ticket,
+    entry: Option<&QueuedTicket>,
+    tz: Tz,
+) -> Result<TicketView, AppError> {
+    let status = ticket.status()?;
+    let estimate = entry.map(|e| &e.estimate);
+    Ok(TicketView {
+        status,
+        position: entry.map(|e| e.position),
+        estimated_start_earliest: estimate.and_then(|e| e.earliest).map(utc_text),
+        estimated_start_latest: estimate.and_then(|e| e.latest).map(utc_text),
+        estimate_reason: estimate.map(|e| describe(e, tz)),
+        estimate: estimate.map(|e| e.reason.clone()),
+        expected_resource_ids: estimate.map(|e| e.resource_ids.clone()).unwrap_or_default(),
+        id: ticket.id,
+        code: ticket.code,
+        location_id: ticket.location_id,
+        service_id: ticket.service_id,
+        customer_id: ticket.customer_id,
+        customer_name: ticket.customer_name,
+        party_size: ticket.party_size,
+        resource_id: ticket.resource_id,
+        booking_id: ticket.booking_id,
+        cancel_reason: ticket.cancel_reason,
+        version: ticket.version,
+        created_at: utc_text(ticket.created_at.and_utc()),
+        called_at: ticket.called_at.map(|t| utc_text(t.and_utc())),
+        updated_at: utc_text(ticket.updated_at.and_utc()),
+        ticket_token: None,
+        page_url: None,
+    })
+}
+
+/// What the desk gets: a booking now, or a place in the queue.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WalkInResult {
+    Booked,
+    Queued,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WalkInView {
+    pub outcome: WalkInResult,
+    /// When `booked`: checked in already, starting within the walk-in window.
+    pub booking: Option<BookingView>,
+    /// When `queued`.
+    pub ticket: Option<TicketView>,
+    /// The customer's history, notes and upcoming visits, when they were
+    /// recognised (by id, email or phone) or are now on record.
+    pub context: Option<CallerContextView>,
+}
+
+/// The desk's actor: whoever holds the token, through the walk-in door.
+fn desk_actor(principal: &Principal) -> Actor {
+    Actor {
+        channel: Channel::WalkIn.as_str().into(),
+        ..Caller(Some(principal.clone())).actor()
+    }
+}
+
+/// Take someone who walked in: a booking at once (channel `walk_in`, checked
+/// in) when a slot starts within the walk-in window (10 minutes) and nobody
+/// already queueing for those resources would be jumped; otherwise a queue
+/// ticket with its code, position and estimated start. 409 `paused` when the
+/// service, its location or every resource that could take them is paused.
+#[utoipa::path(
+    post, path = "/v1/walk-ins", tag = "walk-ins",
+    request_body = CreateWalkIn,
+    responses(
+        (status = 201, body = WalkInView, headers(("Location" = String), ("ETag" = String))),
+        (status = 400, response = crate::error::BadRequest),
+        (status = 401, response = crate::error::Unauthenticated),
+        (status = 403, response = crate::error::Forbidden),
+        (status = 404, response = crate::error::NotFound),
+        (status = 409, response = crate::error::Conflict),
+        (status = 422, response = crate::error::ValidationFailed),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create_walk_in(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    keys: web::Data<TokenKeys>,
+    body: web::Json<CreateWalkIn>,
+) -> Result<HttpResponse, AppError> {
+    principal.require(DESK_STAFF)?;
+    let (service_id, request) = body.into_inner().into_request()?;
+    let business = principal.business_id.clone();
+    let actor = desk_actor(&principal);
+    let caller = Caller(Some(principal));
+    let (outcome, tz, context) = blocking(&pool, move |conn| {
+        let now = Utc::now();
+        let ctx = calendar::service_context(conn, Some(&business), &service_id)?;
+        // They are here: notice and advance rules do not apply; the channel does.
+        let channel_rule = ctx
+            .policy()
+            .check_new_slot(Channel::WalkIn, now + ctx.policy().min_notice, now)
+            .into_iter()
+            .filter(|v| v.rule == crate::domain::policy::Rule::Channels)
+            .collect();
+        caller.weigh(channel_rule, None)?;
+        let outcome = store::queue::walk_in(conn, &ctx, &request, &actor, now)?;
+        let customer_id = match &outcome {
+            WalkInOutcome::Booked { customer, .. } => Some(customer.id.clone()),
+            WalkInOutcome::Queued { customer, .. } => customer.as_ref().map(|c| c.id.clone()),
+        };
+        let context = customer_id
+            .map(|id| timeline::caller_context(conn, &business, &id, now.naive_utc()))
+            .transpose()?;
+        Ok((outcome, ctx.tz, context))
+    })
+    .await?;
+    let context = context.map(context_view);
+    let (location, version, view) = match outcome {
+        WalkInOutcome::Booked { booking, .. } => {
+            let view = booking_view(booking, tz);
+            (
+                format!("/v1/bookings/{}", view.id),
+                view.version,
+                WalkInView {
+                    outcome: WalkInResult::Booked,
+                    booking: Some(view),
+                    ticket: None,
+                    context,
+                },
+            )
+        }
+        WalkInOutcome::Queued { ticket, board, .. } => {
+            let entry = board.entry(&ticket.id).cloned();
+            let mut view = ticket_view(ticket, entry.as_ref(), tz)?;
+            let token = mint_ticket_token(&keys, &board, &view.id)?;
+            view.page_url = Some(format!("/queue/{}#token={token}", view.id));
+            view.ticket_token = Some(token);
+            (
+                format!("/v1/queue-tickets/{}", view.id),
+                view.version,
+                WalkInView {
+                    outcome: WalkInResult::Queued,
+                    booking: None,
+                    ticket: Some(view),
+                    context,
+                },
+            )
+        }
+    };
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::LOCATION, location))
+        .insert_header((actix_web::http::header::ETAG, etag(version)))
+        .json(view))
+}
+
+/// A token for this one ticket, valid to the end of the location's day and
+/// a little beyond (a ticket is for today).
+fn mint_ticket_token(keys: &TokenKeys, board: &Board, ticket_id: &str) -> Result<String, AppError> {
+    let local_day_end = board
+        .as_of
+        .with_timezone(&board.tz)
+        .date_naive()
+        .succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .unwrap_or(board.as_of + Duration::days(1));
+    let ttl = (local_day_end - board.as_of).num_minutes() + 14 * 60;
+    keys.mint(
+        &board.location.business_id,
+        Role::Customer,
+        ticket_id,
+        TICKET_SCOPE,
+        ttl.max(60),
+    )
+    .map_err(AppError::internal)
+}
+
+/// One line of the board, in serve order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BoardEntry {
+    pub kind: BoardEntryKind,
+    /// Tickets: their id, code and position.
+    pub ticket_id: Option<String>,
+    #[schema(example = "A014")]
+    pub code: Option<String>,
+    pub position: Option<u32>,
+    /// Appointments and people in service: the booking.
+    pub booking_id: Option<String>,
+    pub reference: Option<String>,
+    pub customer_name: String,
+    pub service_id: String,
+    pub party_size: i32,
+    /// In service / arrived: the booked resources; tickets: where the
+    /// estimate expects them (or the one they asked for).
+    pub resource_ids: Vec<String>,
+    /// In service: since when; arrived: the appointment's time.
+    #[schema(format = DateTime)]
+    pub booked_start: Option<String>,
+    /// In service: when it is due to end.
+    #[schema(format = DateTime)]
+    pub booked_end: Option<String>,
+    #[schema(format = DateTime)]
+    pub estimated_start_earliest: Option<String>,
+    #[schema(format = DateTime)]
+    pub estimated_start_latest: Option<String>,
+    pub estimate_reason: Option<String>,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BoardEntryKind {
+    InService,
+    /// A checked-in appointment.
+    Arrived,
+    Called,
+    Waiting,
+}
+
+/// A location's queue: who is in service, then everyone waiting — arrived
+/// appointments and tickets together — in the order they are expected to be served.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueBoard {
+    pub location_id: String,
+    pub timezone: String,
+    #[schema(format = DateTime)]
+    pub as_of: String,
+    pub entries: Vec<BoardEntry>,
+    /// Tickets waiting or called.
+    pub waiting_count: u32,
+}
+
+fn board_view(board: Board) -> QueueBoard {
+    let mut entries: Vec<BoardEntry> = board
+        .in_service
+        .iter()
+        .map(|(b, name)| BoardEntry {
+            kind: BoardEntryKind::InService,
+            ticket_id: None,
+            code: None,
+            position: None,
+            booking_id: Some(b.id.clone()),
+            reference: Some(b.reference.clone()),
+            customer_name: name.clone(),
+            service_id: b.service_id.clone(),
+            party_size: 1,
+            resource_ids: b.resources(),
+            booked_start: Some(utc_text(b.starts_at.and_utc())),
+            booked_end: Some(utc_text(b.ends_at.and_utc())),
+            estimated_start_earliest: None,
+            estimated_start_latest: None,
+            estimate_reason: None,
+            version: b.version,
+        })
+        .collect();
+    let mut waiting: Vec<(Option<DateTime<Utc>>, u8, BoardEntry)> = board
+        .arrived
+        .iter()
+        .map(|a| {
+            let b = &a.booking;
+            (
+                Some(a.estimate.0),
+                0,
+                BoardEntry {
+                    kind: BoardEntryKind::Arrived,
+                    ticket_id: None,
+                    code: None,
+                    position: None,
+                    booking_id: Some(b.id.clone()),
+                    reference: Some(b.reference.clone()),
+                    customer_name: a.customer_name.clone(),
+                    service_id: b.service_id.clone(),
+                    party_size: 1,
+                    resource_ids: b.resources(),
+                    booked_start: Some(utc_text(b.starts_at.and_utc())),
+                    booked_end: Some(utc_text(b.ends_at.and_utc())),
+                    estimated_start_earliest: Some(utc_text(a.estimate.0)),
+                    estimated_start_latest: Some(utc_text(a.estimate.1)),
+                    estimate_reason: Some("appointment".into()),
+                    version: b.version,
+                },
+            )
+        })
+        .collect();
+    waiting.extend(board.tickets.iter().map(|q| {
+        let t = &q.ticket;
+        let e = &q.estimate;
+        (
+            e.earliest,
+            1,
+            BoardEntry {
+                kind: if t.status == "called" {
+                    BoardEntryKind::Called
+                } else {
+                    BoardEntryKind::Waiting
+                },
+                ticket_id: Some(t.id.clone()),
+                code: Some(t.code.clone()),
+                position: Some(q.position),
+                booking_id: None,
+                reference: None,
+                customer_name: t.customer_name.clone(),
+                service_id: t.service_id.clone(),
+                party_size: t.party_size,
+                resource_ids: if e.resource_ids.is_empty() {
+                    t.resource_id.iter().cloned().collect()
+                } else {
+                    e.resource_ids.clone()
+                },
+                booked_start: None,
+                booked_end: None,
+                estimated_start_earliest: e.earliest.map(utc_text),
+                estimated_start_latest: e.latest.map(utc_text),
+                estimate_reason: Some(describe(e, board.tz)),
+                version: t.version,
+            },
+        )
+    }));
+    // Soonest expected first; nothing expected today goes last; on a tie an
+    // appointment goes before a walk-in.
+    waiting.sort_by_key(|(at, kind, _)| (at.is_none(), *at, *kind));
+    entries.extend(waiting.into_iter().map(|(_, _, e)| e));
+    QueueBoard {
+        location_id: board.location.id.clone(),
+        timezone: board.tz.name().to_owned(),
+        as_of: utc_text(board.as_of),
+        waiting_count: board.tickets.len() as u32,
+        entries,
+    }
+}
+
+/// The board of a location, recomputed on every read.
+#[utoipa::path(
+    get, path = "/v1/locations/{id}/queue", tag = "walk-ins",
+    params(("id" = String, Path, description = "Location id")),
+    responses(
+        (status = 200, body = QueueBoard),
+        (status = 401, response = crate::error::Unauthenticated),
+        (status = 403, response = crate::error::Forbidden),
+        (status = 404, response = crate::error::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_queue(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    principal.require(DESK_STAFF)?;
+    let id = id.into_inner();
+    let board = blocking(&pool, move |conn| {
+        store::queue::board(conn, &principal.business_id, &id, Utc::now())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(board_view(board)))
+}
+
+/// A ticket: for staff of the business, or for its holder with the ticket
+/// token the walk-in answer gave (any other token: 404, so ids leak nothing).
+#[utoipa::path(
+    get, path = "/v1/queue-tickets/{id}", tag = "walk-ins",
+    params(("id" = String, Path, description = "Ticket id")),
+    responses(
+        (status = 200, body = TicketView, headers(("ETag" = String))),
+        (status = 401, response = crate::error::Unauthenticated),
+        (status = 403, response = crate::error::Forbidden),
+        (status = 404, response = crate::error::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_ticket(
+    maybe: MaybePrincipal,
+    pool: web::Data<DbPool>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let caller = Caller(maybe.0);
+    let principal = caller.require_token()?.clone();
+    let id = id.into_inner();
+    match principal.role {
+        Role::Customer if principal.subject == id && principal.has_scope(TICKET_SCOPE) => {}
+        Role::Customer | Role::Partner => return Err(AppError::not_found("queue ticket")),
+        _ => principal.require(Principal::STAFF)?,
+    }
+    let view = blocking(&pool, move |conn| {
+        let ticket = store::queue::find(conn, &principal.business_id, &id)?;
+        let board = store::queue::board(
+            conn,
+            &principal.business_id,
+            &ticket.location_id,
+            Utc::now(),
+        )?;
+        let entry = board.entry(&ticket.id).cloned();
+        ticket_view(ticket, entry.as_ref(), board.tz)
+    })
+    .await?;
+    Ok(versioned(view.version, &view))
+}
+
+/// Body of `call`, `cancel` and `no-show`; all optional.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketStepBody {
+    /// Why (kept with a cancellation).
+    pub reason: Option<String>,
+}
+
+/// Body of `seat`; optional.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeatBody {
+    /// The resource that takes them; default: the one they asked for, else any free one.
+    pub resource_id: Option<String>,
+}
+
+/// A ticket after a step, with the booking when seated.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketStepView {
+    pub ticket: TicketView,
+    pub booking: Option<BookingView>,
+}
+
+async fn apply_ticket_step(
+    req: HttpRequest,
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    id: String,
+    body: web::Bytes,
+    step: TicketStep,
+) -> Result<HttpResponse, AppError> {
+    principal.require(QUEUE_STAFF)?;
+    let expected = if_match(req.headers())?;
+    let (reason, resource_id) = if step == TicketStep::Seat {
+        let body: SeatBody = optional_body(&body)?;
+        (None, body.resource_id)
+    } else {
+        let body: TicketStepBody = optional_body(&body)?;
+        let reason = body
+            .reason
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty());
+        if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
+            return Err(AppError::invalid_field(
+                "reason",
+                "must be at most 500 characters",
+            ));
+        }
+        (reason, None)
+    };
+    let actor = desk_actor(&principal);
+    let business = principal.business_id.clone();
+    let view = blocking(&pool, move |conn| {
+        let now = Utc::now();
+        let (ticket, booking, board) = if step == TicketStep::Seat {
+            let ticket = store::queue::find(conn, &business, &id)?;
+            let ctx = calendar::service_context(conn, Some(&business), &ticket.service_id)?;
+            let (ticket, booking, board) = store::queue::seat(
+                conn,
+                &ctx,
+                &id,
+                resource_id.as_deref(),
+                expected,
+                &actor,
+                now,
+            )?;
+            (ticket, Some(booking), board)
+        } else {
+            let (ticket, board) =
+                store::queue::step(conn, &business, &id, step, expected, reason.as_deref(), now)?;
+            (ticket, None, board)
+        };
+        let entry = board.entry(&ticket.id).cloned();
+        Ok(TicketStepView {
+            ticket: ticket_view(ticket, entry.as_ref(), board.tz)?,
+            booking: booking.map(|b| booking_view(b, board.tz)),
+        })
+    })
+    .await?;
+    Ok(versioned(view.ticket.version, &view))
+}
+
+macro_rules! ticket_step_endpoint {
+    ($name:ident, $path:literal, $step:expr, $body:ty, $summary:literal) => {
+        #[doc = $summary]
+        #[utoipa::path(
+            post, path = $path, tag = "walk-ins",
+            params(
+                ("id" = String, Path, description = "Ticket id"),
+                ("If-Match" = Option<String>, Header, description = "ETag of the version being changed"),
+            ),
+            request_body(content = Option<$body>, description = "Optional"),
+            responses(
+                (status = 200, body = TicketStepView, headers(("ETag" = String))),
+                (status = 400, response = crate::error::BadRequest),
+                (status = 401, response = crate::error::Unauthenticated),
+                (status = 403, response = crate::error::Forbidden),
+                (status = 404, response = crate::error::NotFound),
+                (status = 409, response = crate::error::Conflict),
+                (status = 412, response = crate::error::VersionMismatch),
+                (status = 422, response = crate::error::ValidationFailed),
+            ),
+            security(("bearer" = []))
+        )]
+        pub async fn $name(
+            req: HttpRequest,
+            principal: Principal,
+            pool: web::Data<DbPool>,
+            id: web::Path<String>,
+            body: web::Bytes,
+        ) -> Result<HttpResponse, AppError> {
+            apply_ticket_step(req, principal, pool, id.into_inner(), body, $step).await
+        }
+    };
+}
+
+ticket_step_endpoint!(
+    call_ticket,
+    "/v1/queue-tickets/{id}/call",
+    TicketStep::Call,
+    TicketStepBody,
+    "Call a waiting ticket to the desk (waiting → called)."
+);
+ticket_step_endpoint!(
+    seat_ticket,
+    "/v1/queue-tickets/{id}/seat",
+    TicketStep::Seat,
+    SeatBody,
+    "Seat a called ticket: books them in service from now on the resource that takes them (called → seated). 409 `slot_unavailable` when that resource is busy or an appointment needs it before the visit would end."
+);
+ticket_step_endpoint!(
+    cancel_ticket,
+    "/v1/queue-tickets/{id}/cancel",
+    TicketStep::Cancel,
+    TicketStepBody,
+    "Take a ticket out of the queue (waiting or called → cancelled)."
+);
+ticket_step_endpoint!(
+    no_show_ticket,
+    "/v1/queue-tickets/{id}/no-show",
+    TicketStep::NoShow,
+    TicketStepBody,
+    "Record that a called ticket did not come (called → no_show)."
+);
+
+/// The page a ticket token opens (`/queue/{ticket}#token=…`): code, place
+/// and estimate, kept fresh. The token stays in the fragment, never in a log.
+pub async fn ticket_page(ticket: web::Path<String>) -> HttpResponse {
+    let id: String = ticket
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-cache"))
+        .body(QUEUE_HTML.replace("__TICKET__", &id))
+}

@@ -1,0 +1,711 @@
+//! The walk-in queue without I/O: ticket codes and states, and honest start
+//! estimates given as a range with the reasons for it.
+//!
+//! An estimate plans everyone in the queue, in serve order, onto the
+//! resources that can take them: each visit goes to the earliest moment every
+//! requirement group has a distinct resource that is working for the whole
+//! visit and free of every appointment, hold and earlier placement (buffers
+//! included). Appointments keep their time; a visit is never planned over one.
+//! The plan is made twice: with typical durations (the earliest start) and
+//! with long ones (the latest), so the range is as wide as the uncertainty.
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Where a queue ticket stands.
+///
+/// ```text
+/// waiting ─call─▶ called ─seat─▶ seated (a booking, in service)
+///    │              ├─no-show─▶ no_show
+///    └─cancel─▶ cancelled ◀─cancel─┘
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketStatus {
+    Waiting,
+    Called,
+    Seated,
+    Cancelled,
+    NoShow,
+}
+
+impl TicketStatus {
+    pub const ALL: [TicketStatus; 5] = [
+        TicketStatus::Waiting,
+        TicketStatus::Called,
+        TicketStatus::Seated,
+        TicketStatus::Cancelled,
+        TicketStatus::NoShow,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketStatus::Waiting => "waiting",
+            TicketStatus::Called => "called",
+            TicketStatus::Seated => "seated",
+            TicketStatus::Cancelled => "cancelled",
+            TicketStatus::NoShow => "no_show",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// Still in the queue: waiting or called.
+    pub fn is_live(self) -> bool {
+        matches!(self, TicketStatus::Waiting | TicketStatus::Called)
+    }
+}
+
+/// A step the desk takes on a ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketStep {
+    Call,
+    Seat,
+    Cancel,
+    NoShow,
+}
+
+impl TicketStep {
+    /// The verb as used in paths and errors.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketStep::Call => "call",
+            TicketStep::Seat => "seat",
+            TicketStep::Cancel => "cancel",
+            TicketStep::NoShow => "no_show",
+        }
+    }
+
+    pub fn event_type(self) -> &'static str {
+        match self {
+            TicketStep::Call => "queue.ticket_called",
+            TicketStep::Seat => "queue.ticket_seated",
+            TicketStep::Cancel => "queue.ticket_cancelled",
+            TicketStep::NoShow => "queue.ticket_no_show",
+        }
+    }
+}
+
+/// The status after `step`, or `None` when the step is not allowed from `from`.
+pub fn next_ticket_status(from: TicketStatus, step: TicketStep) -> Option<TicketStatus> {
+    use TicketStatus::*;
+    match (from, step) {
+        (Waiting, TicketStep::Call) => Some(Called),
+        (Called, TicketStep::Seat) => Some(Seated),
+        (Waiting | Called, TicketStep::Cancel) => Some(Cancelled),
+        (Called, TicketStep::NoShow) => Some(NoShow),
+        _ => None,
+    }
+}
+
+/// The display code of the `n`-th ticket of a location's day (from 1):
+/// `A001` … `A999`, then `B001`, so a desk can call it out.
+pub fn ticket_code(n: u32) -> String {
+    let n = n.max(1) - 1;
+    let letter = (b'A' + ((n / 999) % 26) as u8) as char;
+    format!("{letter}{:03}", n % 999 + 1)
+}
+
+/// How far an estimate may move before the customer is told (an event).
+pub const ESTIMATE_THRESHOLD: Duration = Duration::minutes(5);
+
+/// Whether a new range differs enough from the one last promised to say so.
+pub fn moved_enough(
+    old: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    new: Option<(DateTime<Utc>, DateTime<Utc>)>,
+) -> bool {
+    match (old, new) {
+        (Some((a, b)), Some((c, d))) => {
+            (a - c).abs() > ESTIMATE_THRESHOLD || (b - d).abs() > ESTIMATE_THRESHOLD
+        }
+        (None, None) => false,
+        _ => true,
+    }
+}
+
+/// Time already taken on a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Taken {
+    /// The blocked window, buffers included, as booked.
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// When it ends if the visit runs long (a visit in service at its
+    /// service's long duration); `end` for anything else.
+    pub late_end: DateTime<Utc>,
+    /// A visit in service now: it ends no earlier than now, however long it runs.
+    pub running: bool,
+}
+
+/// One resource as the queue sees it.
+#[derive(Debug, Clone)]
+pub struct Lane {
+    pub resource_id: String,
+    /// Working time (hours minus time off and closures), sorted, disjoint.
+    pub open: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    pub taken: Vec<Taken>,
+    /// A running-late notice: what has not finished on this resource starts
+    /// and ends this much later, and nothing new starts before now + delay.
+    pub delay: Duration,
+}
+
+/// Someone waiting, in serve order.
+#[derive(Debug, Clone)]
+pub struct Visit {
+    /// Per requirement group, the resources that may take them (narrowed to
+    /// the one asked for, if any).
+    pub groups: Vec<Vec<String>>,
+    /// The service's duration, or the observed median of completed visits.
+    pub typical: Duration,
+    /// The observed 90th percentile, or the service's duration (never shorter than `typical`).
+    pub long: Duration,
+    pub buffer_before: Duration,
+    pub buffer_after: Duration,
+}
+
+/// Why an estimate is what it is, for the sentence the desk and customer see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct EstimateReason {
+    /// People in the queue ahead.
+    pub ahead: u32,
+    /// Resources that can take this visit.
+    pub resources: u32,
+    /// Of those, free right now.
+    pub free_now: u32,
+    /// Appointments on those resources starting before the latest estimate.
+    pub appointments_due: u32,
+    /// Minutes a running-late notice adds on the resources, if any.
+    pub running_late_minutes: Option<i64>,
+}
+
+/// An estimated start as a range; `None` when nothing can take the visit
+/// before the horizon (the end of the planning window).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Estimate {
+    pub earliest: Option<DateTime<Utc>>,
+    pub latest: Option<DateTime<Utc>>,
+    /// The resources the earliest plan puts them on.
+    pub resource_ids: Vec<String>,
+    pub reason: EstimateReason,
+}
+
+impl Estimate {
+    pub fn range(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        Some((self.earliest?, self.latest?))
+    }
+}
+
+type Span = (i64, i64);
+
+/// One pass's view of a lane: open spans and taken spans from `now` on, in seconds.
+struct Track {
+    id: String,
+    open: Vec<Span>,
+    taken: Vec<Span>,
+}
+
+impl Track {
+    fn new(lane: &Lane, now: i64, long: bool) -> Self {
+        let delay = lane.delay.num_seconds().max(0);
+        let mut taken: Vec<Span> = lane
+            .taken
+            .iter()
+            .map(|t| {
+                let (start, end) = (t.start.timestamp(), t.end.timestamp());
+                let end = if long { t.late_end.timestamp() } else { end };
+                let end = if t.running { end.max(now) } else { end };
+                if t.running {
+                    (start, end + delay)
+                } else if start >= now {
+                    (start + delay, end + delay)
+                } else {
+                    // Started and not marked in service (arrived, held): it
+                    // ends when it ends, later by the delay.
+                    (start, end + delay)
+                }
+            })
+            .filter(|&(_, end)| end > now)
+            .collect();
+        if delay > 0 {
+            taken.push((now, now + delay));
+        }
+        taken.sort_unstable();
+        Track {
+            id: lane.resource_id.clone(),
+            open: lane
+                .open
+                .iter()
+                .map(|(a, b)| (a.timestamp().max(now), b.timestamp()))
+                .filter(|(a, b)| a < b)
+                .collect(),
+            taken,
+        }
+    }
+
+    fn is_free(&self, start: i64, service: i64, before: i64, after: i64) -> bool {
+        let covered = self
+            .open
+            .iter()
+            .any(|&(a, b)| a <= start && start + service <= b);
+        covered
+            && !self
+                .taken
+                .iter()
+                .any(|&(a, b)| a < start + service + after && b > start - before)
+    }
+
+    /// Moments a visit could start here: opening times, and when taken time ends.
+    fn candidates(&self, before: i64, into: &mut Vec<i64>) {
+        into.extend(self.open.iter().map(|o| o.0));
+        into.extend(self.taken.iter().map(|t| t.1 + before));
+    }
+}
+
+/// Picks one distinct free track per group at `start`, first fit with backtracking.
+fn pick(
+    groups: &[Vec<usize>],
+    tracks: &[Track],
+    free: &dyn Fn(&Track) -> bool,
+    picked: &mut Vec<usize>,
+) -> bool {
+    let Some((group, rest)) = groups.split_first() else {
+        return true;
+    };
+    for &i in group {
+        if picked.contains(&i) || !free(&tracks[i]) {
+            continue;
+        }
+        picked.push(i);
+        if pick(rest, tracks, free, picked) {
+            return true;
+        }
+        picked.pop();
+    }
+    false
+}
+
+fn schedule(
+    lanes: &[Lane],
+    visits: &[Visit],
+    now: DateTime<Utc>,
+    horizon: DateTime<Utc>,
+    long: bool,
+) -> Vec<Option<(i64, Vec<usize>)>> {
+    let now_s = now.timestamp();
+    let horizon_s = horizon.timestamp();
+    let mut tracks: Vec<Track> = lanes.iter().map(|l| Track::new(l, now_s, long)).collect();
+    let mut plans = Vec::with_capacity(visits.len());
+    for visit in visits {
+        let service = if long { visit.long } else { visit.typical }.num_seconds();
+        let before = visit.buffer_before.num_seconds();
+        let after = visit.buffer_after.num_seconds();
+        let groups: Vec<Vec<usize>> = visit
+            .groups
+            .iter()
+            .map(|g| {
+                g.iter()
+                    .filter_map(|id| tracks.iter().position(|t| &t.id == id))
+                    .collect()
+            })
+            .collect();
+        let mut candidates = vec![now_s];
+        for &i in groups.iter().flatten() {
+            tracks[i].candidates(before, &mut candidates);
+        }
+        candidates.retain(|&t| t >= now_s && t < horizon_s);
+        candidates.sort_unstable();
+        candidates.dedup();
+        let placed = candidates.into_iter().find_map(|t| {
+            let mut picked = Vec::new();
+            let free = |track: &Track| track.is_free(t, service, before, after);
+            pick(&groups, &tracks, &free, &mut picked).then_some((t, picked))
+        });
+        if let Some((t, picked)) = &placed {
+            for &i in picked {
+                tracks[i].taken.push((t - before, t + service + after));
+                tracks[i].taken.sort_unstable();
+            }
+        }
+        plans.push(placed);
+    }
+    plans
+}
+
+fn instant(s: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(s, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// Estimates for everyone in the queue, in serve order. Never before `now`;
+/// `latest` never before `earliest`; nobody planned over an appointment.
+pub fn estimate(
+    lanes: &[Lane],
+    visits: &[Visit],
+    now: DateTime<Utc>,
+    horizon: DateTime<Utc>,
+) -> Vec<Estimate> {
+    let early = schedule(lanes, visits, now, horizon, false);
+    let late = schedule(lanes, visits, now, horizon, true);
+    let now_s = now.timestamp();
+    visits
+        .iter()
+        .enumerate()
+        .map(|(i, visit)| {
+            let earliest = early[i].as_ref().map(|p| p.0);
+            let latest = match (earliest, late[i].as_ref().map(|p| p.0)) {
+                (Some(e), Some(l)) => Some(l.max(e)),
+                // The long plan found no room before the horizon: the range
+                // is open-ended, which we say rather than invent an end.
+                _ => None,
+            };
+            let eligible: Vec<&Lane> = lanes
+                .iter()
+                .filter(|l| visit.groups.iter().flatten().any(|id| id == &l.resource_id))
+                .collect();
+            let until = latest.unwrap_or(now_s);
+            let free_now = eligible
+                .iter()
+                .filter(|l| {
+                    // A visit still in service holds its resource, even past its planned end.
+                    let serving = l.taken.iter().any(|t| t.running);
+                    !serving && Track::new(l, now_s, false).is_free(now_s, 60, 0, 0)
+                })
+                .count();
+            let appointments_due = eligible
+                .iter()
+                .flat_map(|l| l.taken.iter())
+                .filter(|t| !t.running && t.start >= now && t.start.timestamp() <= until)
+                .count();
+            let delay = eligible
+                .iter()
+                .map(|l| l.delay.num_minutes())
+                .max()
+                .filter(|m| *m > 0);
+            Estimate {
+                earliest: earliest.map(instant),
+                latest: latest.map(instant),
+                resource_ids: early[i]
+                    .as_ref()
+                    .map(|(_, picked)| {
+                        picked
+                            .iter()
+                            .map(|&p| lanes[p].resource_id.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                reason: EstimateReason {
+                    ahead: i as u32,
+                    resources: eligible.len() as u32,
+                    free_now: free_now as u32,
+                    appointments_due: appointments_due as u32,
+                    running_late_minutes: delay,
+                },
+            }
+        })
+        .collect()
+}
+
+/// When an arrived appointment is likely to start: its own time, or later
+/// when what runs before it on its resources overruns or a running-late
+/// notice applies.
+pub fn appointment_estimate(
+    lanes: &[Lane],
+    resource_ids: &[String],
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let now_s = now.timestamp();
+    let start_s = start.timestamp();
+    let mut bounds = [start_s.max(now_s); 2];
+    for (pass, bound) in bounds.iter_mut().enumerate() {
+        for lane in lanes
+            .iter()
+            .filter(|l| resource_ids.contains(&l.resource_id))
+        {
+            let delay = lane.delay.num_seconds().max(0);
+            let track = Track::new(lane, now_s, pass == 1);
+            // What is running (or started before this appointment) and
+            // still going when it is due pushes it back.
+            for &(a, b) in &track.taken {
+                if a < start_s && b > *bound {
+                    *bound = b;
+                }
+            }
+            if start_s >= now_s {
+                *bound = (*bound).max(start_s + delay);
+            }
+        }
+    }
+    (instant(bounds[0]), instant(bounds[1].max(bounds[0])))
+}
+
+/// The reason in words, times in the location's zone:
+/// "3 ahead · 2 of 3 free now · 1 appointment due · running 15 min late".
+pub fn describe(estimate: &Estimate, tz: Tz) -> String {
+    let r = &estimate.reason;
+    let mut parts = vec![match r.ahead {
+        0 => "next in line".to_owned(),
+        n => format!("{n} ahead"),
+    }];
+    match (r.free_now, estimate.earliest) {
+        (_, None) => parts.push("no opening within a day".to_owned()),
+        (0, Some(at)) => parts.push(format!(
+            "0 of {} free now; first from {}",
+            r.resources,
+            at.with_timezone(&tz).format("%H:%M")
+        )),
+        (n, _) => parts.push(format!("{n} of {} free now", r.resources)),
+    }
+    match r.appointments_due {
+        0 => {}
+        1 => parts.push("1 appointment due".to_owned()),
+        n => parts.push(format!("{n} appointments due")),
+    }
+    if let Some(m) = r.running_late_minutes {
+        parts.push(format!("running {m} min late"));
+    }
+    parts.join(" · ")
+}
+
+/// The median and 90th percentile of observed durations, once there are
+/// enough of them to mean something (at least 5); nearest-rank percentiles.
+pub fn typical_and_long(mut observed: Vec<Duration>) -> Option<(Duration, Duration)> {
+    if observed.len() < 5 {
+        return None;
+    }
+    observed.sort();
+    let rank = |p: f64| {
+        let i = ((p * observed.len() as f64).ceil() as usize).clamp(1, observed.len());
+        observed[i - 1]
+    };
+    Some((rank(0.5), rank(0.9)))
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+
+    fn at(minute: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 - 1_800_000_000 % 86_400, 0).unwrap()
+            + Duration::minutes(minute)
+    }
+
+    fn lane(id: &str, open: (i64, i64), appointments: &[(i64, i64)]) -> Lane {
+        Lane {
+            resource_id: id.into(),
+            open: vec![(at(open.0), at(open.1))],
+            taken: appointments
+                .iter()
+                .map(|&(a, b)| Taken {
+                    start: at(a),
+                    end: at(b),
+                    late_end: at(b),
+                    running: false,
+                })
+                .collect(),
+            delay: Duration::zero(),
+        }
+    }
+
+    fn visit(ids: &[&str], typical: i64, long: i64) -> Visit {
+        Visit {
+            groups: vec![ids.iter().map(|s| s.to_string()).collect()],
+            typical: Duration::minutes(typical),
+            long: Duration::minutes(long),
+            buffer_before: Duration::zero(),
+            buffer_after: Duration::zero(),
+        }
+    }
+
+    #[test]
+    fn ticket_steps_follow_the_desk() {
+        use TicketStatus::*;
+        assert_eq!(next_ticket_status(Waiting, TicketStep::Call), Some(Called));
+        assert_eq!(next_ticket_status(Called, TicketStep::Seat), Some(Seated));
+        assert_eq!(next_ticket_status(Waiting, TicketStep::Seat), None);
+        assert_eq!(next_ticket_status(Waiting, TicketStep::NoShow), None);
+        assert_eq!(next_ticket_status(Called, TicketStep::NoShow), Some(NoShow));
+        assert_eq!(
+            next_ticket_status(Called, TicketStep::Cancel),
+            Some(Cancelled)
+        );
+        for done in [Seated, Cancelled, NoShow] {
+            for step in [
+                TicketStep::Call,
+                TicketStep::Seat,
+                TicketStep::Cancel,
+                TicketStep::NoShow,
+            ] {
+                assert_eq!(next_ticket_status(done, step), None);
+            }
+        }
+    }
+
+    #[test]
+    fn codes_count_up_and_roll_over_to_the_next_letter() {
+        assert_eq!(ticket_code(1), "A001");
+        assert_eq!(ticket_code(14), "A014");
+        assert_eq!(ticket_code(999), "A999");
+        assert_eq!(ticket_code(1000), "B001");
+    }
+
+    #[test]
+    fn a_free_resource_takes_the_first_visit_now_and_the_next_after_it() {
+        let lanes = [lane("res_a", (0, 600), &[])];
+        let visits = [visit(&["res_a"], 30, 45), visit(&["res_a"], 30, 45)];
+        let e = estimate(&lanes, &visits, at(60), at(600));
+        assert_eq!(e[0].earliest, Some(at(60)));
+        assert_eq!(e[0].latest, Some(at(60)));
+        assert_eq!(e[1].earliest, Some(at(90)));
+        assert_eq!(e[1].latest, Some(at(105)));
+        assert_eq!(e[1].reason.ahead, 1);
+    }
+
+    #[test]
+    fn a_walk_in_waits_for_an_appointment_it_would_not_finish_before() {
+        // 20 minutes free before a 10:00 appointment is too short for 30.
+        let lanes = [lane("res_a", (0, 600), &[(80, 120)])];
+        let e = estimate(&lanes, &[visit(&["res_a"], 30, 30)], at(60), at(600));
+        assert_eq!(e[0].earliest, Some(at(120)));
+        assert_eq!(e[0].reason.appointments_due, 1);
+        assert_eq!(e[0].reason.free_now, 1);
+    }
+
+    #[test]
+    fn a_visit_running_long_pushes_the_latest_estimate() {
+        let mut a = lane("res_a", (0, 600), &[]);
+        a.taken.push(Taken {
+            start: at(30),
+            end: at(60),
+            late_end: at(80),
+            running: true,
+        });
+        // Already past its planned end: it ends no earlier than now.
+        let e = estimate(&[a], &[visit(&["res_a"], 30, 30)], at(70), at(600));
+        assert_eq!(e[0].earliest, Some(at(70)));
+        assert_eq!(e[0].latest, Some(at(80)));
+        assert_eq!(e[0].reason.free_now, 0);
+    }
+
+    #[test]
+    fn running_late_shifts_appointments_and_the_queue() {
+        let mut a = lane("res_a", (0, 600), &[(80, 120)]);
+        a.delay = Duration::minutes(15);
+        let e = estimate(&[a.clone()], &[visit(&["res_a"], 30, 30)], at(60), at(600));
+        // Nothing new before 60 + 15; the appointment moved to 95–135, so
+        // 75–105 would overlap it.
+        assert_eq!(e[0].earliest, Some(at(135)));
+        assert_eq!(e[0].reason.running_late_minutes, Some(15));
+        let (early, _) = appointment_estimate(&[a], &["res_a".into()], at(80), at(60));
+        assert_eq!(early, at(95));
+    }
+
+    #[test]
+    fn nothing_left_today_is_said_rather_than_guessed() {
+        let lanes = [lane("res_a", (0, 70), &[])];
+        let e = estimate(&lanes, &[visit(&["res_a"], 30, 30)], at(60), at(600));
+        assert_eq!(e[0].earliest, None);
+        assert!(describe(&e[0], chrono_tz::UTC).contains("no opening within a day"));
+    }
+
+    #[test]
+    fn percentiles_need_enough_history() {
+        let d = |m: i64| Duration::minutes(m);
+        assert_eq!(typical_and_long(vec![d(30); 4]), None);
+        let observed = (1..=10).map(d).collect();
+        assert_eq!(typical_and_long(observed), Some((d(5), d(9))));
+    }
+
+    #[test]
+    fn estimates_move_only_past_the_threshold() {
+        let r = |a: i64, b: i64| Some((at(a), at(b)));
+        assert!(!moved_enough(r(10, 20), r(14, 24)));
+        assert!(moved_enough(r(10, 20), r(16, 20)));
+        assert!(moved_enough(r(10, 20), None));
+    }
+
+    /// Random days: staff with random hours and appointments, a queue of
+    /// random services; the properties the desk and customers rely on.
+    #[test]
+    fn random_queues_keep_their_promises() {
+        let mut dice = StdRng::seed_from_u64(11);
+        for _ in 0..400 {
+            let staff: Vec<String> = (0..dice.random_range(1..4))
+                .map(|i| format!("res_{i}"))
+                .collect();
+            let lanes: Vec<Lane> = staff
+                .iter()
+                .map(|id| {
+                    let opens = dice.random_range(0..120);
+                    let closes = opens + dice.random_range(120..600);
+                    let mut appointments = Vec::new();
+                    let mut t = opens;
+                    while t < closes {
+                        t += dice.random_range(0..90);
+                        let length = dice.random_range(15..60);
+                        if dice.random_bool(0.5) && t + length <= closes {
+                            appointments.push((t, t + length));
+                        }
+                        t += length;
+                    }
+                    let mut l = lane(id, (opens, closes), &appointments);
+                    if dice.random_bool(0.2) {
+                        l.delay = Duration::minutes(dice.random_range(5..30));
+                    }
+                    l
+                })
+                .collect();
+            let same_service = dice.random_bool(0.5);
+            let visits: Vec<Visit> = (0..dice.random_range(1..8))
+                .map(|_| {
+                    let typical = if same_service {
+                        30
+                    } else {
+                        dice.random_range(10..60)
+                    };
+                    let ids: Vec<&str> = staff.iter().map(String::as_str).collect();
+                    visit(&ids, typical, typical + if same_service { 15 } else { 10 })
+                })
+                .collect();
+            let now = at(dice.random_range(0..300));
+            let horizon = at(24 * 60);
+            let estimates = estimate(&lanes, &visits, now, horizon);
+            for (i, e) in estimates.iter().enumerate() {
+                let Some((earliest, latest)) = e.range() else {
+                    continue;
+                };
+                assert!(earliest >= now, "never before now");
+                assert!(latest >= earliest, "a range, not a point out of order");
+                // Never on a resource during one of its appointments.
+                let service = visits[i].typical;
+                for id in &e.resource_ids {
+                    let l = lanes.iter().find(|l| &l.resource_id == id).unwrap();
+                    let delay = l.delay;
+                    for t in &l.taken {
+                        let (a, b) = (t.start + delay, t.end + delay);
+                        assert!(
+                            earliest + service <= a || earliest >= b,
+                            "planned over an appointment"
+                        );
+                    }
+                    assert!(l
+                        .open
+                        .iter()
+                        .any(|&(a, b)| a <= earliest && earliest + service <= b));
+                }
+                // With more people ahead for the same service, never earlier.
+                if same_service && i > 0 {
+                    if let Some((before_earliest, before_latest)) = estimates[i - 1].range() {
+                        assert!(earliest >= before_earliest, "jumped ahead (earliest)");
+                        assert!(latest >= before_latest, "jumped ahead (latest)");
+                    }
+                }
+            }
+        }
+    }
+}
