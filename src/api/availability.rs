@@ -164,7 +164,7 @@ pub fn slot_view(slot: &Slot, tz: Tz) -> SlotView {
 pub async fn get_availability(
     maybe: MaybePrincipal,
     pool: web::Data<DbPool>,
-    query: web::Query<AvailabilityQuery>,
+    query: super::input::Query<AvailabilityQuery>,
 ) -> Result<HttpResponse, AppError> {
     let caller: Caller = caller(maybe);
     caller.require_partner_scope("availability:read")?;
@@ -334,7 +334,7 @@ pub struct AvailabilityDaysView {
 pub async fn get_availability_days(
     maybe: MaybePrincipal,
     pool: web::Data<DbPool>,
-    query: web::Query<AvailabilityQuery>,
+    query: super::input::Query<AvailabilityQuery>,
 ) -> Result<HttpResponse, AppError> {
     let caller: Caller = caller(maybe);
     caller.require_partner_scope("availability:read")?;

@@ -15,6 +15,7 @@ pub mod feedback;
 pub mod health;
 pub mod holds;
 pub mod idempotency;
+pub mod input;
 pub mod intents;
 pub mod interactions;
 pub mod locations;

@@ -2,6 +2,7 @@
 //! exist, strict JWT and `Authorization` handling, and the contract's edges.
 
 use crate::on_both_databases;
+use crate::shop::{book, booking, london, open};
 use serde_json::json;
 use slotwise::api::auth::Role;
 
@@ -40,5 +41,59 @@ on_both_databases! {
         assert_eq!(app.get("/v1/locations", &admin).status, 200);
         // And the app's own business is untouched by all this.
         assert_eq!(app.get("/v1/locations", &app.token(Role::Admin)).status, 200);
+    }
+
+    fn query_parameter_errors_name_the_parameter_and_whole_floats_are_integers(app: &TestApp) {
+        let admin = app.token(Role::Admin);
+        // Before: `errors.body` for every query parameter.
+        let bad = app.get("/v1/customers?limit=abc", &admin).problem(400, "validation_failed");
+        assert!(bad["errors"]["limit"].is_string(), "{bad}");
+        assert!(bad["errors"].get("body").is_none(), "{bad}");
+        let bad = app.get("/v1/locations?include_archived=maybe", &admin).problem(400, "validation_failed");
+        assert!(bad["errors"]["include_archived"].is_string(), "{bad}");
+        // `30.0` is an integer (JSON Schema 2020-12), in a query and in a body.
+        for name in ["Soho", "Camden"] {
+            let location = json!({"name": name, "timezone": "Europe/London"});
+            assert_eq!(app.post("/v1/locations", &admin, &location).status, 201);
+        }
+        let page = app.get("/v1/locations?limit=1.0", &admin);
+        assert_eq!(page.status, 200, "{}", page.text);
+        assert_eq!(page.json()["data"].as_array().unwrap().len(), 1);
+        app.get("/v1/locations?limit=1.5", &admin).problem(400, "validation_failed");
+        let location = page.json()["data"][0]["id"].as_str().unwrap().to_owned();
+        let room = json!({"name": "Room 1", "kind": "room", "location_id": location, "capacity": 3.0});
+        let created = app.post("/v1/resources", &admin, &room);
+        assert_eq!(created.status, 201, "{}", created.text);
+        assert_eq!(created.json()["capacity"], 3);
+        let half = json!({"name": "Room 2", "kind": "room", "location_id": location, "capacity": 2.5});
+        let refused = app.post("/v1/resources", &admin, &half).problem(422, "validation_failed");
+        assert!(refused["errors"]["capacity"].is_string(), "{refused}");
+    }
+
+    fn json_arrays_do_not_stand_in_for_objects_in_any_body(app: &TestApp) {
+        let admin = app.token(Role::Admin);
+        // Before: each of these was read as a positional struct, one
+        // element per field (201).
+        for (path, body) in [
+            ("/v1/customers", json!(["Name", "a@b.c", null, null, null])),
+            ("/v1/intents", json!(["billing.refund", "Refund", null])),
+            ("/v1/locations", json!(["Soho", null, null, null, "Europe/London"])),
+        ] {
+            let refused = app.post(path, &admin, &body).problem(422, "validation_failed");
+            assert!(refused["errors"]["body"].is_string(), "{path}: {refused}");
+        }
+        // Nested objects too, named by their path.
+        let shop = open(app);
+        let mut nested = booking(&shop.haircut, london(2, 11, 0), "bo@example.com");
+        nested["customer"] = json!(["Bo", "bo@example.com", null]);
+        let refused = app.post("/v1/bookings", &admin, &nested).problem(422, "validation_failed");
+        assert!(refused["errors"]["customer"].is_string(), "{refused}");
+        // And the optional body of a lifecycle step.
+        let booked = book(app, Some(&app.token(Role::Agent)), &booking(&shop.haircut, london(2, 10, 0), "ann@example.com"));
+        let id = booked["id"].as_str().unwrap();
+        let cancel = format!("/v1/bookings/{id}/cancel");
+        app.post(&cancel, &admin, &json!(["changed my mind", null])).problem(422, "validation_failed");
+        assert_eq!(app.get(&format!("/v1/bookings/{id}"), &admin).json()["status"], "confirmed");
+        assert_eq!(app.post(&cancel, &admin, &json!({"reason": "changed my mind"})).status, 200);
     }
 }
