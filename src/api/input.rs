@@ -353,14 +353,64 @@ impl<'de> de::Deserializer<'de> for Input<'_> {
         self.integer(visitor)
     }
 
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        if let Value::String(text) = &self.value {
+            if reads_a_date::<V>() && !within_years(text) {
+                return Err(de::Error::invalid_value(
+                    Unexpected::Str(text),
+                    &"a date or date-time in the years 0001 to 9999",
+                ));
+            }
+        }
+        self.any(visitor)
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        self.deserialize_str(visitor)
+    }
+
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
         visitor.visit_unit()
     }
 
     forward_to_deserialize_any! {
-        i128 u128 char str string bytes byte_buf unit unit_struct seq tuple tuple_struct
-        map identifier
+        i128 u128 char bytes byte_buf unit unit_struct seq tuple tuple_struct map
+        identifier
     }
+}
+
+/// Whether `V` is chrono's reader of dates or date-times (`DateTime<Utc>`,
+/// `NaiveDate`, `NaiveDateTime`). chrono reads signed and five-digit years
+/// (`-0001-01-01`, `+10000-01-01`), which the API's `date` and `date-time`
+/// formats (RFC 3339) cannot hold and which would be echoed back as such; its
+/// visitors are recognised here so that every date field, present and future,
+/// is held to 0001–9999 without an attribute of its own. A unit test below
+/// fails should chrono rename them.
+fn reads_a_date<'de, V: Visitor<'de>>() -> bool {
+    let name = std::any::type_name::<V>();
+    name.starts_with("chrono::")
+        && (name.ends_with("DateTimeVisitor") || name.ends_with("DateVisitor"))
+}
+
+/// A date (`2026-03-08`) or date-time whose year has four digits, is not
+/// `0000`, and (for an instant with an offset) stays so in UTC.
+fn within_years(text: &str) -> bool {
+    let text = text.trim();
+    let year = text.split('-').next().unwrap_or("");
+    if year.len() != 4 || !year.bytes().all(|b| b.is_ascii_digit()) || year == "0000" {
+        return false;
+    }
+    match chrono::DateTime::parse_from_rfc3339(text) {
+        Ok(instant) => in_calendar(instant.with_timezone(&chrono::Utc)),
+        Err(_) => true,
+    }
+}
+
+/// Whether an instant lies in the years 0001–9999, the range RFC 3339 can
+/// write; instants outside it are refused rather than echoed as `+10000-…`.
+pub fn in_calendar(instant: chrono::DateTime<chrono::Utc>) -> bool {
+    use chrono::Datelike;
+    (1..=9999).contains(&instant.year())
 }
 
 fn unexpected(value: &Value) -> Unexpected<'_> {
@@ -501,6 +551,46 @@ mod tests {
         assert_eq!(deep.0, "address.town");
         let missing = body(json!({"name": "A", "address": {}})).unwrap_err();
         assert_eq!(missing.0, "address.city");
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Dated {
+        #[allow(dead_code)]
+        at: chrono::DateTime<chrono::Utc>,
+        #[allow(dead_code)]
+        on: Option<chrono::NaiveDate>,
+    }
+
+    #[test]
+    fn dates_outside_the_years_0001_to_9999_are_refused() {
+        let dated = |at: &str, on: &str| read::<Dated>(json!({"at": at, "on": on}), Source::Body);
+        assert!(dated("2026-03-08T14:00:00+01:00", "9999-12-31").is_ok());
+        assert!(dated("0001-01-01T00:00:00Z", "0001-01-01").is_ok());
+        for at in [
+            "-0001-01-01T00:00:00Z",
+            "+10000-01-01T00:00:00Z",
+            "0000-06-01T00:00:00Z",
+            "9999-12-31T23:00:00-05:00",
+        ] {
+            assert_eq!(dated(at, "2026-01-01").unwrap_err().0, "at", "{at}");
+        }
+        for on in ["-0001-01-01", "+10000-01-01", "10000-01-01", "0000-01-01"] {
+            assert_eq!(
+                dated("2026-03-08T14:00:00Z", on).unwrap_err().0,
+                "on",
+                "{on}"
+            );
+        }
+        // Text that merely looks like a date is text.
+        #[derive(Deserialize)]
+        struct Note {
+            text: String,
+        }
+        let note: Note = read(json!({"text": "-0001-01-01"}), Source::Body).unwrap();
+        assert_eq!(note.text, "-0001-01-01");
+        let query: Dated = query_from_str("at=2026-03-08T14:00:00Z&on=2026-03-08").unwrap();
+        assert!(query.on.is_some());
+        assert!(query_from_str::<Dated>("at=-0001-01-01T00:00:00Z").is_err());
     }
 
     #[derive(Debug, Deserialize)]

@@ -96,4 +96,32 @@ on_both_databases! {
         assert_eq!(app.get(&format!("/v1/bookings/{id}"), &admin).json()["status"], "confirmed");
         assert_eq!(app.post(&cancel, &admin, &json!({"reason": "changed my mind"})).status, 200);
     }
+
+    fn years_outside_0001_to_9999_are_refused_in_bodies_and_queries(app: &TestApp) {
+        let agent = app.token(Role::Agent);
+        let manager = app.token(Role::Manager);
+        assert_eq!(app.post("/v1/intents", &manager, &json!({"code": "billing", "name": "Billing"})).status, 201);
+        let contact = |at: &str| json!({"channel": "phone", "intent": "billing", "outcome": "resolved", "duration_seconds": 5, "occurred_at": at});
+        // Before: 201, and the year echoed back as `-0001`.
+        for at in ["-0001-01-01T00:00:00Z", "+10000-01-01T00:00:00Z", "0000-01-01T00:00:00Z"] {
+            let refused = app.post("/v1/interactions", &agent, &contact(at)).problem(422, "validation_failed");
+            assert!(refused["errors"]["occurred_at"].is_string(), "{at}: {refused}");
+        }
+        assert_eq!(app.post("/v1/interactions", &agent, &contact("2026-01-05T10:00:00Z")).status, 201);
+        let shop = open(app);
+        let closure = json!({"starts_on": "10000-01-01", "ends_on": "2026-01-02"});
+        let refused = app.post(&format!("/v1/locations/{}/closures", shop.location), &manager, &closure).problem(422, "validation_failed");
+        assert!(refused["errors"]["starts_on"].is_string(), "{refused}");
+        // Query parameters: 400 naming the parameter.
+        let refused = app.get("/v1/interactions?from=%2B10000-01-01T00:00:00Z", &agent).problem(400, "validation_failed");
+        assert!(refused["errors"]["from"].is_string(), "{refused}");
+        let availability = |query: &str| app.get(&format!("/v1/availability?service_id={}&{query}", shop.haircut), &agent);
+        // Before: 200 with `"to": "+10000-01-06T00:00:00Z"`.
+        let refused = availability("from=9999-12-30").problem(400, "validation_failed");
+        assert!(refused["errors"]["from"].is_string(), "{refused}");
+        let refused = availability("from=-0001-01-01&to=0001-01-02").problem(400, "validation_failed");
+        assert!(refused["errors"]["from"].is_string(), "{refused}");
+        let refused = app.get("/v1/bookings?from=-0001-01-01", &agent).problem(400, "validation_failed");
+        assert!(refused["errors"]["from"].is_string(), "{refused}");
+    }
 }
