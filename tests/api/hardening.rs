@@ -124,4 +124,46 @@ on_both_databases! {
         let refused = app.get("/v1/bookings?from=-0001-01-01", &agent).problem(400, "validation_failed");
         assert!(refused["errors"]["from"].is_string(), "{refused}");
     }
+
+    fn tokens_need_a_jwt_typ_a_subject_and_a_past_iat_and_the_bearer_scheme_is_any_case(app: &TestApp) {
+        let now = chrono::Utc::now().timestamp();
+        let claims = |sub: &str, iat: i64| json!({
+            "sub": sub, "role": "agent", "business": app.business, "iss": "slotwise",
+            "aud": "slotwise-api", "iat": iat, "nbf": now, "exp": now + 600,
+        });
+        let signed = |typ: Option<&str>, claims: serde_json::Value| {
+            let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+            header.typ = typ.map(str::to_owned);
+            let key = jsonwebtoken::EncodingKey::from_secret(crate::harness::SECRET);
+            jsonwebtoken::encode(&header, &claims, &key).unwrap()
+        };
+        let get = |token: &str| app.get("/v1/customers", token);
+        assert_eq!(get(&signed(Some("JWT"), claims("sam", now))).status, 200);
+        assert_eq!(get(&signed(Some("application/jwt"), claims("sam", now))).status, 200);
+        // Before: each of these was accepted.
+        get(&signed(None, claims("sam", now))).problem(401, "unauthenticated");
+        get(&signed(Some("JOSE"), claims("sam", now))).problem(401, "unauthenticated");
+        // `at+jwt` belongs to a partner client's access token only.
+        get(&signed(Some("at+jwt"), claims("sam", now))).problem(401, "unauthenticated");
+        get(&signed(Some("JWT"), claims("", now))).problem(401, "unauthenticated");
+        get(&signed(Some("JWT"), claims("  ", now))).problem(401, "unauthenticated");
+        get(&signed(Some("JWT"), claims("sam", now + 3600))).problem(401, "unauthenticated");
+        // Within the 30 s leeway a clock a little ahead is fine.
+        assert_eq!(get(&signed(Some("JWT"), claims("sam", now + 5))).status, 200);
+
+        let token = app.token(Role::Agent);
+        for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+            let header = format!("{scheme} {token}");
+            let reply = app.request("GET", "/v1/customers", None, &[("Authorization", &header)], None);
+            assert_eq!(reply.status, 200, "{scheme}: {}", reply.text);
+        }
+        let basic = app.request("GET", "/v1/customers", None, &[("Authorization", "Basic dXNlcjpwYXNz")], None);
+        basic.problem(401, "unauthenticated");
+        // Two Authorization headers: neither is taken, even when both are good.
+        let header = format!("Bearer {token}");
+        let twice = app.request("GET", "/v1/customers", None, &[("Authorization", &header), ("Authorization", &header)], None);
+        twice.problem(401, "unauthenticated");
+        let twice = app.request("GET", "/v1/availability?service_id=svc_nope", None, &[("Authorization", &header), ("Authorization", &header)], None);
+        twice.problem(401, "unauthenticated");
+    }
 }
