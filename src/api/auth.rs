@@ -100,6 +100,9 @@ pub struct TokenKeys {
     issuer: String,
     audience: String,
     staff_idp: Option<StaffIdentityProvider>,
+    /// Signs list cursors (`super::PageParams`): derived from the secret
+    /// with its own label, so a cursor's MAC can never pass for a token's.
+    cursor_key: [u8; 32],
 }
 
 /// An external identity provider whose tokens log staff in: its keys (from
@@ -136,7 +139,13 @@ impl TokenKeys {
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             staff_idp: None,
+            cursor_key: derive_key(secret, b"slotwise list cursor v1"),
         }
+    }
+
+    /// The key that signs list cursors.
+    pub fn cursor_key(&self) -> &[u8; 32] {
+        &self.cursor_key
     }
 
     /// Also accepts staff tokens from an external identity provider: those
@@ -382,6 +391,15 @@ fn checked(
         return refused("The token was issued in the future.");
     }
     Ok(claims)
+}
+
+/// HMAC-SHA256 of `label` under the secret: a key for one purpose only.
+fn derive_key(secret: &Secret, label: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.expose())
+        .expect("HMAC takes a key of any length");
+    mac.update(label);
+    mac.finalize().into_bytes().into()
 }
 
 /// The DER inside a PKCS#8 PEM private key.

@@ -458,7 +458,7 @@ pub async fn list_bookings(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    page: super::input::Query<PageQuery>,
+    page: super::PageParams,
     query: super::input::Query<BookingQuery>,
 ) -> Result<HttpResponse, AppError> {
     if principal.role == Role::Partner {

@@ -119,7 +119,7 @@ pub async fn list_clients(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    page: super::input::Query<PageQuery>,
+    page: super::PageParams,
 ) -> Result<HttpResponse, AppError> {
     principal.require(&[Role::Admin])?;
     let page = page.validate()?;

@@ -246,7 +246,7 @@ pub async fn list_customers(
     principal: Principal,
     pool: web::Data<DbPool>,
     query: super::input::Query<CustomerQuery>,
-    page: super::input::Query<PageQuery>,
+    page: super::PageParams,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::STAFF)?;
     let page = page.validate()?;
@@ -704,7 +704,7 @@ pub async fn list_notes(
     pool: web::Data<DbPool>,
     id: web::Path<String>,
     filter: super::input::Query<NoteFilter>,
-    page: super::input::Query<PageQuery>,
+    page: super::PageParams,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::STAFF)?;
     let page = page.validate()?;
@@ -860,7 +860,7 @@ pub async fn get_timeline(
     principal: Principal,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
-    page: super::input::Query<PageQuery>,
+    page: super::PageParams,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::STAFF)?;
     let page = page.validate()?;

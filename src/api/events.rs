@@ -70,7 +70,7 @@ pub async fn list_events(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    page: super::input::Query<PageQuery>,
+    page: super::PageParams,
     filter: super::input::Query<EventFilter>,
 ) -> Result<HttpResponse, AppError> {
     principal.require_staff_or_partner_scope("events:read")?;

@@ -83,7 +83,7 @@ pub async fn list_intents(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    page: super::input::Query<PageQuery>,
+    page: super::PageParams,
     filter: super::input::Query<ArchivedFilter>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::STAFF)?;

@@ -223,7 +223,7 @@ pub async fn list_interactions(
     principal: Principal,
     pool: web::Data<DbPool>,
     query: super::input::Query<InteractionQuery>,
-    page: super::input::Query<PageQuery>,
+    page: super::PageParams,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::STAFF)?;
     let page = page.validate()?;

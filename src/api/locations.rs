@@ -163,7 +163,7 @@ pub async fn list_locations(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    page: super::input::Query<PageQuery>,
+    page: super::PageParams,
     filter: super::input::Query<ArchivedFilter>,
 ) -> Result<HttpResponse, AppError> {
     principal.require_staff_or_partner_scope("catalog:read")?;

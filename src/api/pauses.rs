@@ -185,7 +185,7 @@ pub async fn affected_bookings(
     principal: Principal,
     pool: web::Data<DbPool>,
     path: web::Path<(String, String)>,
-    page: super::input::Query<PageQuery>,
+    page: super::PageParams,
 ) -> Result<HttpResponse, AppError> {
     let (what, id) = path.into_inner();
     let what = kind(&what)?;

@@ -127,7 +127,7 @@ pub async fn list_resources(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    page: super::input::Query<PageQuery>,
+    page: super::PageParams,
     archived: super::input::Query<ArchivedFilter>,
     location: super::input::Query<LocationFilter>,
 ) -> Result<HttpResponse, AppError> {

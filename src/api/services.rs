@@ -513,7 +513,7 @@ pub async fn list_services(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    page: super::input::Query<PageQuery>,
+    page: super::PageParams,
     archived: super::input::Query<ArchivedFilter>,
     location: super::input::Query<LocationFilter>,
 ) -> Result<HttpResponse, AppError> {

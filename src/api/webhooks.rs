@@ -178,7 +178,7 @@ pub async fn list_webhooks(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    page: super::input::Query<PageQuery>,
+    page: super::PageParams,
 ) -> Result<HttpResponse, AppError> {
     let owner = webhook_owner(&principal)?;
     let page = page.validate()?;
@@ -521,7 +521,7 @@ pub async fn list_deliveries(
     principal: Principal,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
-    page: super::input::Query<PageQuery>,
+    page: super::PageParams,
 ) -> Result<HttpResponse, AppError> {
     let owner = webhook_owner(&principal)?;
     let page = page.validate()?;

@@ -166,4 +166,33 @@ on_both_databases! {
         let twice = app.request("GET", "/v1/availability?service_id=svc_nope", None, &[("Authorization", &header), ("Authorization", &header)], None);
         twice.problem(401, "unauthenticated");
     }
+
+    fn cursors_are_signed_and_good_only_on_the_list_that_issued_them(app: &TestApp) {
+        use base64::Engine;
+        let agent = app.token(Role::Agent);
+        let mut ids = Vec::new();
+        for name in ["Ann", "Bo", "Cy"] {
+            let created = app.post("/v1/customers", &agent, &json!({"name": name, "email": format!("{name}@example.com")}));
+            assert_eq!(created.status, 201, "{}", created.text);
+            ids.push(created.json()["id"].as_str().unwrap().to_owned());
+        }
+        let first = app.get("/v1/customers?limit=1", &agent).json();
+        let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+        let next = app.get(&format!("/v1/customers?limit=1&cursor={cursor}"), &agent);
+        assert_eq!(next.status, 200, "{}", next.text);
+        assert_ne!(next.json()["data"][0]["id"], first["data"][0]["id"]);
+        // Before: a customers cursor paged bookings, and a hand-made one paged anything.
+        let refused = app.get(&format!("/v1/bookings?cursor={cursor}"), &agent).problem(400, "validation_failed");
+        assert!(refused["errors"]["cursor"].is_string(), "{refused}");
+        let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("after:{}", ids[0]));
+        app.get(&format!("/v1/customers?cursor={forged}"), &agent).problem(400, "validation_failed");
+        let mut tampered = cursor.clone();
+        let last = if tampered.ends_with('A') { 'B' } else { 'A' };
+        tampered.pop();
+        tampered.push(last);
+        app.get(&format!("/v1/customers?cursor={tampered}"), &agent).problem(400, "validation_failed");
+        // The Link header carries the same signed cursor.
+        let link = app.get("/v1/customers?limit=1", &agent);
+        assert!(link.header("link").unwrap().contains(&cursor), "{:?}", link.header("link"));
+    }
 }
