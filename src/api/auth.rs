@@ -1,7 +1,8 @@
 //! Bearer-token authentication: the JWT claims, minting dev tokens, strict
 //! validation (RFC 8725: algorithm pinned, `exp`/`iss`/`aud`/`sub` required,
-//! `nbf` checked), the middleware that verifies each request's token once,
-//! and the `Principal` extractor handlers ask for.
+//! `nbf` checked, `typ` a JWT, `iat` not in the future, `sub` not empty),
+//! the middleware that verifies each request's token once, and the
+//! `Principal` extractor handlers ask for.
 
 use std::future::{ready, Ready};
 use std::str::FromStr;
@@ -99,6 +100,9 @@ pub struct TokenKeys {
     issuer: String,
     audience: String,
     staff_idp: Option<StaffIdentityProvider>,
+    /// Signs list cursors (`super::PageParams`): derived from the secret
+    /// with its own label, so a cursor's MAC can never pass for a token's.
+    cursor_key: [u8; 32],
 }
 
 /// An external identity provider whose tokens log staff in: its keys (from
@@ -135,7 +139,13 @@ impl TokenKeys {
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             staff_idp: None,
+            cursor_key: derive_key(secret, b"slotwise list cursor v1"),
         }
+    }
+
+    /// The key that signs list cursors.
+    pub fn cursor_key(&self) -> &[u8; 32] {
+        &self.cursor_key
     }
 
     /// Also accepts staff tokens from an external identity provider: those
@@ -208,7 +218,8 @@ impl TokenKeys {
                 if Principal::STAFF.contains(&data.claims.role)
                     && data.claims.client_id.is_none() =>
             {
-                Some(Ok(data.claims))
+                // Another issuer's tokens may carry no `typ` at all.
+                Some(checked(data, validation.leeway, true))
             }
             Ok(_) => refused("The identity provider signs in staff only."),
             Err(_) => refused("The identity provider's token is invalid."),
@@ -330,8 +341,8 @@ impl TokenKeys {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub", "nbf"]);
         validation.validate_nbf = true;
         validation.leeway = 30;
+        let leeway = validation.leeway;
         jsonwebtoken::decode::<Claims>(token, key, &validation)
-            .map(|data| data.claims)
             .map_err(|e| {
                 use jsonwebtoken::errors::ErrorKind;
                 let why = match e.kind() {
@@ -346,7 +357,49 @@ impl TokenKeys {
                 };
                 AppError::unauthenticated(why)
             })
+            .and_then(|data| checked(data, leeway, false))
     }
+}
+
+/// What `Validation` leaves to us (RFC 8725): the header's `typ` names a JWT
+/// (`at+jwt` for, and only for, a partner client's access token; ours always
+/// carry one, another issuer's may not), the subject is someone, and the
+/// token was not issued in the future.
+fn checked(
+    data: jsonwebtoken::TokenData<Claims>,
+    leeway: u64,
+    typ_optional: bool,
+) -> Result<Claims, AppError> {
+    let refused = |why: &str| Err(AppError::unauthenticated(why.to_owned()));
+    let claims = data.claims;
+    // Media types are case-insensitive, and `application/` may be left out (RFC 7515 §4.1.9).
+    let typ = data.header.typ.map(|t| {
+        let t = t.to_ascii_lowercase();
+        t.strip_prefix("application/").unwrap_or(&t).to_owned()
+    });
+    let access_token = claims.client_id.is_some();
+    match typ.as_deref() {
+        None if typ_optional => {}
+        Some("jwt") if !access_token => {}
+        Some("at+jwt") if access_token || typ_optional => {}
+        _ => return refused("The token's `typ` header is not one this API issues."),
+    }
+    if claims.sub.trim().is_empty() {
+        return refused("The token names no subject.");
+    }
+    if claims.iat > chrono::Utc::now().timestamp() + leeway as i64 {
+        return refused("The token was issued in the future.");
+    }
+    Ok(claims)
+}
+
+/// HMAC-SHA256 of `label` under the secret: a key for one purpose only.
+fn derive_key(secret: &Secret, label: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.expose())
+        .expect("HMAC takes a key of any length");
+    mac.update(label);
+    mac.finalize().into_bytes().into()
 }
 
 /// The DER inside a PKCS#8 PEM private key.
@@ -539,17 +592,26 @@ async fn check_client(
 }
 
 fn verify_caller(req: &HttpRequest) -> Result<Option<Principal>, AppError> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+    let mut values = req.headers().get_all(header::AUTHORIZATION);
+    let Some(value) = values.next() else {
         return Ok(None);
     };
+    // Two sets of credentials leave it open which one acts: refuse both.
+    if values.next().is_some() {
+        return Err(AppError::unauthenticated(
+            "Send one Authorization header, not several.",
+        ));
+    }
     let value = value
         .to_str()
         .map_err(|_| AppError::unauthenticated("The Authorization header is not valid text."))?;
+    // The scheme is case-insensitive (RFC 7235 §2.1): `bearer`, `BEARER`.
     let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
+        .trim()
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|t| !t.is_empty() && !t.contains(char::is_whitespace))
         .ok_or_else(|| AppError::unauthenticated("Use `Authorization: Bearer <token>`."))?;
     let keys = req
         .app_data::<web::Data<TokenKeys>>()

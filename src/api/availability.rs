@@ -117,16 +117,32 @@ pub fn parse_bound(
     tz: Tz,
     end_of_range: bool,
 ) -> Result<DateTime<Utc>, AppError> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        Ok(day) if end_of_range => Ok(start_of_day(day + Duration::days(1), tz)),
-        Ok(day) => Ok(start_of_day(day, tz)),
-        Err(_) => Err(AppError::bad_parameter(
+    let bound =
+        if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+            t.with_timezone(&Utc)
+        } else {
+            match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+                Ok(day) if end_of_range => start_of_day(day + Duration::days(1), tz),
+                Ok(day) => start_of_day(day, tz),
+                Err(_) => return Err(AppError::bad_parameter(
+                    field,
+                    "expected a date (2026-03-08) or an RFC 3339 instant (2026-03-08T14:00:00Z)",
+                )),
+            }
+        };
+    in_years(field, bound)
+}
+
+/// 400 for an instant outside the years 0001–9999 (`-0001-01-01`, or a
+/// range end that would be written `+10000-…`).
+pub fn in_years(field: &str, instant: DateTime<Utc>) -> Result<DateTime<Utc>, AppError> {
+    if super::input::in_calendar(instant) {
+        Ok(instant)
+    } else {
+        Err(AppError::bad_parameter(
             field,
-            "expected a date (2026-03-08) or an RFC 3339 instant (2026-03-08T14:00:00Z)",
-        )),
+            "must lie in the years 0001 to 9999",
+        ))
     }
 }
 
@@ -164,7 +180,7 @@ pub fn slot_view(slot: &Slot, tz: Tz) -> SlotView {
 pub async fn get_availability(
     maybe: MaybePrincipal,
     pool: web::Data<DbPool>,
-    query: web::Query<AvailabilityQuery>,
+    query: super::input::Query<AvailabilityQuery>,
 ) -> Result<HttpResponse, AppError> {
     let caller: Caller = caller(maybe);
     caller.require_partner_scope("availability:read")?;
@@ -242,7 +258,7 @@ fn find_slots(
     };
     let to = match &query.to {
         Some(text) => parse_bound("to", text, ctx.tz, true)?,
-        None => from + Duration::days(7),
+        None => in_years("from", from + Duration::days(7))?,
     };
     if to <= from {
         return Err(AppError::bad_parameter("to", "must be after `from`"));
@@ -334,7 +350,7 @@ pub struct AvailabilityDaysView {
 pub async fn get_availability_days(
     maybe: MaybePrincipal,
     pool: web::Data<DbPool>,
-    query: web::Query<AvailabilityQuery>,
+    query: super::input::Query<AvailabilityQuery>,
 ) -> Result<HttpResponse, AppError> {
     let caller: Caller = caller(maybe);
     caller.require_partner_scope("availability:read")?;

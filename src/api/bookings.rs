@@ -301,7 +301,7 @@ pub async fn create_booking(
     maybe: MaybePrincipal,
     pool: web::Data<DbPool>,
     keys: web::Data<TokenKeys>,
-    body: web::Json<CreateBooking>,
+    body: super::input::Json<CreateBooking>,
 ) -> Result<HttpResponse, AppError> {
     let caller = caller(maybe);
     caller.require_may_book()?;
@@ -463,8 +463,8 @@ pub async fn list_bookings(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    page: web::Query<PageQuery>,
-    query: web::Query<BookingQuery>,
+    page: super::PageParams,
+    query: super::input::Query<BookingQuery>,
 ) -> Result<HttpResponse, AppError> {
     if principal.role == Role::Partner {
         principal.require_staff_or_partner_scope("bookings:read")?;
@@ -616,7 +616,7 @@ pub async fn update_booking(
     principal: Principal,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
-    body: web::Json<UpdateBooking>,
+    body: super::input::Json<UpdateBooking>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::STAFF)?;
     let expected = if_match(req.headers())?;
@@ -828,7 +828,7 @@ pub async fn reschedule_booking(
     principal: Principal,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
-    body: web::Json<RescheduleBooking>,
+    body: super::input::Json<RescheduleBooking>,
 ) -> Result<HttpResponse, AppError> {
     let caller = Caller(Some(principal));
     may_change(&caller, Step::Reschedule)?;

@@ -164,7 +164,7 @@ impl CreateBroadcast {
 pub async fn create_broadcast(
     principal: Principal,
     pool: web::Data<DbPool>,
-    body: web::Json<CreateBroadcast>,
+    body: super::input::Json<CreateBroadcast>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::MANAGERS)?;
     let body = body.into_inner();

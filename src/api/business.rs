@@ -124,7 +124,7 @@ pub struct UpdateBusiness {
 pub async fn update_business(
     principal: Principal,
     pool: web::Data<DbPool>,
-    body: web::Json<UpdateBusiness>,
+    body: super::input::Json<UpdateBusiness>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::MANAGERS)?;
     let body = body.into_inner();

@@ -172,17 +172,11 @@ pub fn optional_body<T: serde::de::DeserializeOwned + Default>(
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| AppError::malformed_json(format!("The body is not valid JSON: {e}")))?;
     // `null` is as good as no body, as the OpenAPI document says.
-    serde_json::from_slice::<Option<T>>(body)
-        .map(Option::unwrap_or_default)
-        .map_err(|e| {
-            if e.is_data() {
-                AppError::invalid_field(
-                    &super::field_of_serde_error(&e.to_string()),
-                    super::strip_position(&e.to_string()),
-                )
-            } else {
-                AppError::malformed_json(format!("The body is not valid JSON: {e}"))
-            }
-        })
+    if value.is_null() {
+        return Ok(T::default());
+    }
+    super::input::body_from_value(value)
 }

@@ -119,7 +119,7 @@ pub async fn list_clients(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    page: web::Query<PageQuery>,
+    page: super::PageParams,
 ) -> Result<HttpResponse, AppError> {
     principal.require(&[Role::Admin])?;
     let page = page.validate()?;
@@ -154,7 +154,7 @@ pub async fn list_clients(
 pub async fn create_client(
     principal: Principal,
     pool: web::Data<DbPool>,
-    body: web::Json<CreateClient>,
+    body: super::input::Json<CreateClient>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(&[Role::Admin])?;
     let body = body.into_inner();
@@ -253,7 +253,7 @@ pub async fn update_client(
     principal: Principal,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
-    body: web::Json<UpdateClient>,
+    body: super::input::Json<UpdateClient>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(&[Role::Admin])?;
     let expected = if_match(req.headers())?;

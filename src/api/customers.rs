@@ -245,8 +245,8 @@ pub async fn list_customers(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    query: web::Query<CustomerQuery>,
-    page: web::Query<PageQuery>,
+    query: super::input::Query<CustomerQuery>,
+    page: super::PageParams,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::STAFF)?;
     let page = page.validate()?;
@@ -407,7 +407,7 @@ impl CreateCustomer {
 pub async fn create_customer(
     principal: Principal,
     pool: web::Data<DbPool>,
-    body: web::Json<CreateCustomer>,
+    body: super::input::Json<CreateCustomer>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::STAFF)?;
     let body = body.into_inner();
@@ -528,7 +528,7 @@ pub async fn update_customer(
     principal: Principal,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
-    body: web::Json<UpdateCustomer>,
+    body: super::input::Json<UpdateCustomer>,
 ) -> Result<HttpResponse, AppError> {
     let staff = may_see_customer(&principal, &id)?;
     let body = body.into_inner();
@@ -647,7 +647,7 @@ pub async fn create_note(
     principal: Principal,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
-    body: web::Json<CreateNote>,
+    body: super::input::Json<CreateNote>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::STAFF)?;
     let mut errors = FieldErrors::default();
@@ -703,8 +703,8 @@ pub async fn list_notes(
     principal: Principal,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
-    filter: web::Query<NoteFilter>,
-    page: web::Query<PageQuery>,
+    filter: super::input::Query<NoteFilter>,
+    page: super::PageParams,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::STAFF)?;
     let page = page.validate()?;
@@ -745,7 +745,7 @@ pub async fn update_note(
     principal: Principal,
     pool: web::Data<DbPool>,
     path: web::Path<(String, String)>,
-    body: web::Json<UpdateNote>,
+    body: super::input::Json<UpdateNote>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::STAFF)?;
     let body = body.into_inner();
@@ -860,7 +860,7 @@ pub async fn get_timeline(
     principal: Principal,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
-    page: web::Query<PageQuery>,
+    page: super::PageParams,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::STAFF)?;
     let page = page.validate()?;
@@ -940,7 +940,7 @@ pub async fn merge_customer(
     principal: Principal,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
-    body: web::Json<MergeCustomer>,
+    body: super::input::Json<MergeCustomer>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::STAFF)?;
     let duplicate_id = body.into_inner().duplicate_id.trim().to_owned();

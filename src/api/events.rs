@@ -70,8 +70,8 @@ pub async fn list_events(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    page: web::Query<PageQuery>,
-    filter: web::Query<EventFilter>,
+    page: super::PageParams,
+    filter: super::input::Query<EventFilter>,
 ) -> Result<HttpResponse, AppError> {
     principal.require_staff_or_partner_scope("events:read")?;
     let for_partner = principal.role == Role::Partner;

@@ -55,7 +55,7 @@ pub struct SubmitFeedback {
 pub async fn submit_feedback(
     maybe: MaybePrincipal,
     pool: web::Data<DbPool>,
-    body: web::Json<SubmitFeedback>,
+    body: super::input::Json<SubmitFeedback>,
 ) -> Result<HttpResponse, AppError> {
     let customer = match maybe.0 {
         Some(p) if p.role == Role::Customer => Some(p),

@@ -98,7 +98,7 @@ pub async fn create_hold(
     pool: web::Data<DbPool>,
     settings: web::Data<BookingSettings>,
     limits: web::Data<StrangerLimits>,
-    body: web::Json<CreateHold>,
+    body: super::input::Json<CreateHold>,
 ) -> Result<HttpResponse, AppError> {
     let caller = caller(maybe);
     caller.require_may_book()?;

@@ -83,8 +83,8 @@ pub async fn list_intents(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    page: web::Query<PageQuery>,
-    filter: web::Query<ArchivedFilter>,
+    page: super::PageParams,
+    filter: super::input::Query<ArchivedFilter>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::STAFF)?;
     let page = page.validate()?;
@@ -121,7 +121,7 @@ pub async fn list_intents(
 pub async fn create_intent(
     principal: Principal,
     pool: web::Data<DbPool>,
-    body: web::Json<CreateIntent>,
+    body: super::input::Json<CreateIntent>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::MANAGERS)?;
     let body = body.into_inner();
@@ -215,7 +215,7 @@ pub async fn update_intent(
     principal: Principal,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
-    body: web::Json<UpdateIntent>,
+    body: super::input::Json<UpdateIntent>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::MANAGERS)?;
     let expected = if_match(req.headers())?;

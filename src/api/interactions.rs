@@ -140,7 +140,7 @@ impl CreateInteraction {
 pub async fn create_interaction(
     principal: Principal,
     pool: web::Data<DbPool>,
-    body: web::Json<CreateInteraction>,
+    body: super::input::Json<CreateInteraction>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::STAFF)?;
     let now = Utc::now();
@@ -222,8 +222,8 @@ pub async fn list_interactions(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    query: web::Query<InteractionQuery>,
-    page: web::Query<PageQuery>,
+    query: super::input::Query<InteractionQuery>,
+    page: super::PageParams,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::STAFF)?;
     let page = page.validate()?;

@@ -163,8 +163,8 @@ pub async fn list_locations(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    page: web::Query<PageQuery>,
-    filter: web::Query<ArchivedFilter>,
+    page: super::PageParams,
+    filter: super::input::Query<ArchivedFilter>,
 ) -> Result<HttpResponse, AppError> {
     principal.require_staff_or_partner_scope("catalog:read")?;
     let page = page.validate()?;
@@ -199,7 +199,7 @@ pub async fn list_locations(
 pub async fn create_location(
     principal: Principal,
     pool: web::Data<DbPool>,
-    body: web::Json<CreateLocation>,
+    body: super::input::Json<CreateLocation>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::MANAGERS)?;
     let location = body.into_inner().into_location(&principal.business_id)?;
@@ -265,7 +265,7 @@ pub async fn update_location(
     principal: Principal,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
-    body: web::Json<UpdateLocation>,
+    body: super::input::Json<UpdateLocation>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::MANAGERS)?;
     let expected = if_match(req.headers())?;
@@ -369,7 +369,7 @@ pub async fn list_closures(
     principal: Principal,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
-    range: web::Query<DateRange>,
+    range: super::input::Query<DateRange>,
 ) -> Result<HttpResponse, AppError> {
     principal.require_staff_or_partner_scope("catalog:read")?;
     let DateRange { from, to } = range.into_inner();
@@ -406,7 +406,7 @@ pub async fn create_closure(
     principal: Principal,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
-    body: web::Json<CreateClosure>,
+    body: super::input::Json<CreateClosure>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::MANAGERS)?;
     let body = body.into_inner();

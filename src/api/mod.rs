@@ -16,6 +16,7 @@ pub mod feedback;
 pub mod health;
 pub mod holds;
 pub mod idempotency;
+pub mod input;
 pub mod intents;
 pub mod interactions;
 pub mod locations;
@@ -163,34 +164,96 @@ pub struct PageRequest {
     pub after: Option<String>,
 }
 
-impl PageQuery {
+/// The page parameters of a list request, with the list they were sent to
+/// (its path) and the key that signs its cursors, so that a cursor is good
+/// only on the list that issued it. Handlers take this in place of
+/// `Query<PageQuery>` (which still describes the parameters in OpenAPI).
+pub struct PageParams {
+    query: PageQuery,
+    list: String,
+    key: [u8; 32],
+}
+
+impl actix_web::FromRequest for PageParams {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(
+            input::query_from_str(req.query_string()).map(|query| PageParams {
+                query,
+                list: req.path().to_owned(),
+                key: cursor_key(req),
+            }),
+        )
+    }
+}
+
+impl PageParams {
     pub fn validate(&self) -> Result<PageRequest, AppError> {
-        let limit = self.limit.unwrap_or(50);
+        let limit = self.query.limit.unwrap_or(50);
         if !(1..=200).contains(&limit) {
             return Err(AppError::bad_parameter(
                 "limit",
                 "must be between 1 and 200",
             ));
         }
-        let after = match &self.cursor {
+        let after = match &self.query.cursor {
             None => None,
-            Some(cursor) => Some(decode_cursor(cursor)?),
+            Some(cursor) => Some(decode_cursor(&self.key, &self.list, cursor)?),
         };
         Ok(PageRequest { limit, after })
     }
 }
 
-fn encode_cursor(last_id: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("after:{last_id}"))
+/// The cursor key of the running app (its token keys are always there; a
+/// bare request in a unit test signs with an all-zero key).
+fn cursor_key(req: &HttpRequest) -> [u8; 32] {
+    req.app_data::<web::Data<auth::TokenKeys>>()
+        .map(|keys| *keys.cursor_key())
+        .unwrap_or_default()
 }
 
-fn decode_cursor(cursor: &str) -> Result<String, AppError> {
+/// Bytes of a cursor's MAC: 128 bits, plenty against guessing.
+const CURSOR_TAG_LEN: usize = 16;
+
+fn cursor_mac(key: &[u8; 32], list: &str, last_id: &str) -> hmac::Hmac<sha2::Sha256> {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("any key length");
+    // The list's path and the position, separated by a byte neither holds.
+    mac.update(list.as_bytes());
+    mac.update(b"\0");
+    mac.update(last_id.as_bytes());
+    mac
+}
+
+/// An opaque cursor: base64url of a MAC over the list and the position,
+/// then the position (the last id of the page).
+fn encode_cursor(key: &[u8; 32], list: &str, last_id: &str) -> String {
+    use hmac::Mac;
+    let tag = cursor_mac(key, list, last_id).finalize().into_bytes();
+    let mut bytes = tag[..CURSOR_TAG_LEN].to_vec();
+    bytes.extend_from_slice(last_id.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The position in a cursor this list issued; 400 for any other text,
+/// a cursor changed by hand, or one of another list.
+fn decode_cursor(key: &[u8; 32], list: &str, cursor: &str) -> Result<String, AppError> {
+    use hmac::Mac;
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.strip_prefix("after:").map(str::to_owned))
-        .ok_or_else(|| AppError::bad_parameter("cursor", "is not a cursor this API issued"))
+        .filter(|bytes| bytes.len() > CURSOR_TAG_LEN)
+        .and_then(|bytes| {
+            let (tag, id) = bytes.split_at(CURSOR_TAG_LEN);
+            let id = String::from_utf8(id.to_vec()).ok()?;
+            cursor_mac(key, list, &id)
+                .verify_truncated_left(tag)
+                .ok()
+                .map(|_| id)
+        })
+        .ok_or_else(|| AppError::bad_parameter("cursor", "is not a cursor this list issued"))
 }
 
 /// One page of a list.
@@ -216,7 +279,9 @@ where
     let has_more = rows.len() as i64 > page.limit;
     rows.truncate(page.limit as usize);
     let next_cursor = if has_more {
-        rows.last().map(|r| encode_cursor(id_of(r)))
+        let key = cursor_key(req);
+        rows.last()
+            .map(|r| encode_cursor(&key, req.path(), id_of(r)))
     } else {
         None
     };
@@ -319,13 +384,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cursors_round_trip_and_reject_foreign_text() {
+    fn cursors_round_trip_on_their_own_list_only() {
+        let key = [7; 32];
+        let cursor = encode_cursor(&key, "/v1/locations", "loc_01ABC");
         assert_eq!(
-            decode_cursor(&encode_cursor("loc_01ABC")).unwrap(),
+            decode_cursor(&key, "/v1/locations", &cursor).unwrap(),
             "loc_01ABC"
         );
-        assert!(decode_cursor("bm90LWEtY3Vyc29y").is_err());
-        assert!(decode_cursor("%%%").is_err());
+        assert!(decode_cursor(&key, "/v1/resources", &cursor).is_err());
+        assert!(decode_cursor(&[8; 32], "/v1/locations", &cursor).is_err());
+        // The old, unsigned form and text that is no cursor at all.
+        let unsigned = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("after:loc_01ABC");
+        assert!(decode_cursor(&key, "/v1/locations", &unsigned).is_err());
+        assert!(decode_cursor(&key, "/v1/locations", "bm90LWEtY3Vyc29y").is_err());
+        assert!(decode_cursor(&key, "/v1/locations", "%%%").is_err());
+        // Another position under the same MAC.
+        let mut bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(&cursor)
+            .unwrap();
+        *bytes.last_mut().unwrap() = b'D';
+        let moved = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        assert!(decode_cursor(&key, "/v1/locations", &moved).is_err());
     }
 
     #[test]

@@ -94,7 +94,7 @@ pub async fn list_notifications(
     principal: Principal,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
-    page: web::Query<PageQuery>,
+    page: super::PageParams,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::STAFF)?;
     let page = page.validate()?;

@@ -106,7 +106,7 @@ pub async fn pause(
     principal: Principal,
     pool: web::Data<DbPool>,
     path: web::Path<(String, String)>,
-    body: web::Json<PauseRequest>,
+    body: super::input::Json<PauseRequest>,
 ) -> Result<HttpResponse, AppError> {
     let (what, id) = path.into_inner();
     let what = kind(&what)?;
@@ -185,7 +185,7 @@ pub async fn affected_bookings(
     principal: Principal,
     pool: web::Data<DbPool>,
     path: web::Path<(String, String)>,
-    page: web::Query<PageQuery>,
+    page: super::PageParams,
 ) -> Result<HttpResponse, AppError> {
     let (what, id) = path.into_inner();
     let what = kind(&what)?;

@@ -118,8 +118,8 @@ pub async fn contacts_report(
     principal: Principal,
     pool: web::Data<DbPool>,
     rules: web::Data<ContactRules>,
-    query: web::Query<Period>,
-    filter: web::Query<LocationFilter>,
+    query: super::input::Query<Period>,
+    filter: super::input::Query<LocationFilter>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::MANAGERS)?;
     let window = rules.fcr_window;
@@ -171,7 +171,7 @@ pub struct FeedbackReportView {
 pub async fn feedback_report(
     principal: Principal,
     pool: web::Data<DbPool>,
-    query: web::Query<Period>,
+    query: super::input::Query<Period>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::MANAGERS)?;
     let (from, to, report) = blocking(&pool, move |conn| {
@@ -210,7 +210,7 @@ pub struct BookingReportView {
 pub async fn bookings_report(
     principal: Principal,
     pool: web::Data<DbPool>,
-    query: web::Query<Period>,
+    query: super::input::Query<Period>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::MANAGERS)?;
     let (from, to, report) = blocking(&pool, move |conn| {

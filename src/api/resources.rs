@@ -127,9 +127,9 @@ pub async fn list_resources(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    page: web::Query<PageQuery>,
-    archived: web::Query<ArchivedFilter>,
-    location: web::Query<LocationFilter>,
+    page: super::PageParams,
+    archived: super::input::Query<ArchivedFilter>,
+    location: super::input::Query<LocationFilter>,
 ) -> Result<HttpResponse, AppError> {
     principal.require_staff_or_partner_scope("catalog:read")?;
     let page = page.validate()?;
@@ -178,7 +178,7 @@ pub struct LocationFilter {
 pub async fn create_resource(
     principal: Principal,
     pool: web::Data<DbPool>,
-    body: web::Json<CreateResource>,
+    body: super::input::Json<CreateResource>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::MANAGERS)?;
     let body = body.into_inner();
@@ -272,7 +272,7 @@ pub async fn update_resource(
     principal: Principal,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
-    body: web::Json<UpdateResource>,
+    body: super::input::Json<UpdateResource>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::MANAGERS)?;
     let expected = if_match(req.headers())?;
@@ -471,7 +471,7 @@ pub async fn replace_hours(
     principal: Principal,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
-    body: web::Json<ReplaceHours>,
+    body: super::input::Json<ReplaceHours>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::MANAGERS)?;
     let week = parse_week(&body.intervals)?;
@@ -564,7 +564,7 @@ pub async fn list_time_off(
     principal: Principal,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
-    range: web::Query<InstantRange>,
+    range: super::input::Query<InstantRange>,
 ) -> Result<HttpResponse, AppError> {
     principal.require_staff_or_partner_scope("catalog:read")?;
     let InstantRange { from, to } = range.into_inner();
@@ -602,7 +602,7 @@ pub async fn create_time_off(
     principal: Principal,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
-    body: web::Json<CreateTimeOff>,
+    body: super::input::Json<CreateTimeOff>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::MANAGERS)?;
     let body = body.into_inner();

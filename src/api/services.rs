@@ -513,9 +513,9 @@ pub async fn list_services(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    page: web::Query<PageQuery>,
-    archived: web::Query<ArchivedFilter>,
-    location: web::Query<LocationFilter>,
+    page: super::PageParams,
+    archived: super::input::Query<ArchivedFilter>,
+    location: super::input::Query<LocationFilter>,
 ) -> Result<HttpResponse, AppError> {
     principal.require_staff_or_partner_scope("catalog:read")?;
     let page = page.validate()?;
@@ -557,7 +557,7 @@ pub async fn list_services(
 pub async fn create_service(
     principal: Principal,
     pool: web::Data<DbPool>,
-    body: web::Json<CreateService>,
+    body: super::input::Json<CreateService>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::MANAGERS)?;
     let service = body.into_inner().into_service(&principal.business_id)?;
@@ -628,7 +628,7 @@ pub async fn update_service(
     principal: Principal,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
-    body: web::Json<UpdateService>,
+    body: super::input::Json<UpdateService>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::MANAGERS)?;
     let expected = if_match(req.headers())?;

@@ -287,7 +287,7 @@ pub async fn create_walk_in(
     principal: Principal,
     pool: web::Data<DbPool>,
     keys: web::Data<TokenKeys>,
-    body: web::Json<CreateWalkIn>,
+    body: super::input::Json<CreateWalkIn>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(DESK_STAFF)?;
     let (service_id, request) = body.into_inner().into_request()?;

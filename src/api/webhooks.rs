@@ -178,7 +178,7 @@ pub async fn list_webhooks(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    page: web::Query<PageQuery>,
+    page: super::PageParams,
 ) -> Result<HttpResponse, AppError> {
     let owner = webhook_owner(&principal)?;
     let page = page.validate()?;
@@ -214,7 +214,7 @@ pub async fn create_webhook(
     principal: Principal,
     pool: web::Data<DbPool>,
     notify: web::Data<NotifySettings>,
-    body: web::Json<CreateWebhook>,
+    body: super::input::Json<CreateWebhook>,
 ) -> Result<HttpResponse, AppError> {
     let owner = webhook_owner(&principal)?;
     let body = body.into_inner();
@@ -329,7 +329,7 @@ pub async fn update_webhook(
     pool: web::Data<DbPool>,
     notify: web::Data<NotifySettings>,
     id: web::Path<String>,
-    body: web::Json<UpdateWebhook>,
+    body: super::input::Json<UpdateWebhook>,
 ) -> Result<HttpResponse, AppError> {
     let owner = webhook_owner(&principal)?;
     let expected = if_match(req.headers())?;
@@ -521,7 +521,7 @@ pub async fn list_deliveries(
     principal: Principal,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
-    page: web::Query<PageQuery>,
+    page: super::PageParams,
 ) -> Result<HttpResponse, AppError> {
     let owner = webhook_owner(&principal)?;
     let page = page.validate()?;
@@ -605,7 +605,7 @@ pub async fn replay_webhook(
     principal: Principal,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
-    body: web::Json<ReplayWebhook>,
+    body: super::input::Json<ReplayWebhook>,
 ) -> Result<HttpResponse, AppError> {
     let owner = webhook_owner(&principal)?;
     let ReplayWebhook { from, to } = body.into_inner();
