@@ -7,6 +7,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod faults;
 pub mod ids;
 pub mod schema;
 pub mod store;

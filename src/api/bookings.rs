@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::{MaybePrincipal, Principal, Role, TokenKeys};
 use super::availability::{local_text, parse_bound, utc_text};
 use super::caller::{caller, optional_body, Caller};
+use super::idempotency::KeyInHand;
 use super::{blocking, etag, if_match, page_response, versioned, PageQuery};
 use crate::db::{DbConnection, DbPool};
 use crate::domain::catalog::{parse_time_zone, Channel};
@@ -26,6 +27,7 @@ use crate::store::bookings::{
     Arrival, Booking, BookingFilter, CustomerRef, HistoryEntry, NewBooking, RescheduleRequest,
     SlotSource, StepRequest, Waiver,
 };
+use crate::store::idempotency::StoredResponse;
 use crate::store::{self, calendar};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -301,6 +303,7 @@ pub async fn create_booking(
     maybe: MaybePrincipal,
     pool: web::Data<DbPool>,
     keys: web::Data<TokenKeys>,
+    held: KeyInHand,
     body: super::input::Json<CreateBooking>,
 ) -> Result<HttpResponse, AppError> {
     let caller = caller(maybe);
@@ -308,7 +311,8 @@ pub async fn create_booking(
     let body = body.into_inner();
     let customer = body.validate(&caller)?;
     let anonymous = caller.is_anonymous();
-    let (booking, tz) = blocking(&pool, move |conn| {
+    let key = held.0.clone();
+    let answer = blocking(&pool, move |conn| {
         let now = Utc::now();
         let (ctx, source) = match &body.hold_id {
             Some(hold_id) => {
@@ -360,21 +364,45 @@ pub async fn create_booking(
             waiver,
             arrival: Arrival::Booked,
         };
-        let (booking, _customer) =
-            store::bookings::create(conn, &ctx, &request, &caller.actor(), now)?;
-        Ok((booking, ctx.tz))
+        // The answer is rendered and, under an `Idempotency-Key`, stored in
+        // the booking's own transaction: a retry after a crash between
+        // commit and reply finds it and replays it instead of booking again.
+        store::with_retries(conn, |conn| {
+            let (booking, _customer) =
+                store::bookings::create_in(conn, &ctx, &request, &caller.actor(), now)?;
+            let answer = booking_created(booking, ctx.tz, anonymous.then_some(&*keys), now)?;
+            if let Some(key) = &key {
+                key.store_in(conn, &answer)?;
+            }
+            Ok(answer)
+        })
     })
     .await?;
+    if let Some(key) = &held.0 {
+        key.committed();
+    }
+    crate::faults::crash_if(crate::faults::CRASH_AFTER_BOOKING_COMMIT);
+    Ok(super::idempotency::respond(answer))
+}
+
+/// The 201 answer to a new booking: its view (with a manage token for a
+/// customer who booked without one), `Location` and `ETag`.
+fn booking_created(
+    booking: Booking,
+    tz: Tz,
+    mint_for_anonymous: Option<&TokenKeys>,
+    now: DateTime<Utc>,
+) -> Result<StoredResponse, AppError> {
+    let business = booking.business_id.clone();
     let mut view = booking_view(booking, tz);
-    if anonymous {
+    if let Some(keys) = mint_for_anonymous {
         // Valid until a week after the visit, so the customer can still see it.
         let ttl = (DateTime::parse_from_rfc3339(&view.end)
             .map(|e| e.with_timezone(&Utc))
-            .unwrap_or_else(|_| Utc::now())
-            - Utc::now())
-        .num_minutes()
+            .unwrap_or(now)
+            - now)
+            .num_minutes()
             + 7 * 24 * 60;
-        let business = store_business_of(&pool, &view.id).await?;
         view.manage_token = Some(
             keys.mint(
                 &business,
@@ -386,23 +414,20 @@ pub async fn create_booking(
             .map_err(AppError::internal)?,
         );
     }
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/v1/bookings/{}", view.id)))
-        .insert_header((header::ETAG, etag(view.version)))
-        .json(view))
-}
-
-async fn store_business_of(pool: &web::Data<DbPool>, booking_id: &str) -> Result<String, AppError> {
-    let id = booking_id.to_owned();
-    blocking(pool, move |conn| {
-        use crate::schema::bookings;
-        use diesel::prelude::*;
-        Ok(bookings::table
-            .filter(bookings::id.eq(&id))
-            .select(bookings::business_id)
-            .first::<String>(conn)?)
+    let body = serde_json::to_string(&view)
+        .map_err(|e| AppError::internal(format!("rendering a booking: {e}")))?;
+    Ok(StoredResponse {
+        status: 201,
+        headers: vec![
+            ("content-type".to_owned(), "application/json".to_owned()),
+            (
+                header::LOCATION.as_str().to_owned(),
+                format!("/v1/bookings/{}", view.id),
+            ),
+            (header::ETAG.as_str().to_owned(), etag(view.version)),
+        ],
+        body,
     })
-    .await
 }
 
 /// Filters of the booking list.

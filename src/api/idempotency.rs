@@ -18,16 +18,22 @@
 //! - the key is 1 to 255 printable ASCII characters, else 400 `validation_failed`.
 //!
 //! This is a middleware rather than handler code so every POST, present and
-//! future, gets it without a line in its handler.
+//! future, gets it without a line in its handler. The one gap a middleware
+//! leaves — a crash after the change commits and before its answer is
+//! stored — is closed where it matters (booking): that handler takes the
+//! [`HeldKey`] and stores its answer in the same transaction as the booking,
+//! so a retry after any crash replays the booking instead of making another.
 
-use std::future::Future;
+use std::future::{ready, Future, Ready};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use actix_web::body::{self, BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{web, Error, FromRequest, HttpResponse, ResponseError};
+use actix_web::{web, Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use chrono::NaiveDateTime;
 use sha2::{Digest, Sha256};
 use utoipa::openapi::header::{Header, HeaderBuilder};
@@ -38,7 +44,7 @@ use utoipa::Modify;
 
 use super::auth::{principal_from, Principal};
 use super::blocking;
-use crate::db::DbPool;
+use crate::db::{DbConnection, DbPool};
 use crate::error::AppError;
 use crate::store::idempotency::{self as records, Claim, KeyScope, StoredResponse};
 
@@ -136,6 +142,13 @@ pub async fn honour_idempotency_keys(
         Err(error) => return Ok(req.error_response(error).map_into_boxed_body()),
     };
 
+    let held = HeldKey {
+        scope: scope.clone(),
+        key: key.clone(),
+        started,
+        stored: Arc::default(),
+    };
+    req.extensions_mut().insert(held.clone());
     let mut claim = HeldClaim {
         pool,
         scope,
@@ -151,6 +164,11 @@ pub async fn honour_idempotency_keys(
             return Err(error);
         }
     };
+    if held.stored.load(Ordering::SeqCst) {
+        // The handler stored this answer with its change; nothing is left to do.
+        claim.settled = true;
+        return Ok(response);
+    }
     if !worth_keeping(response.status()) {
         claim.settle(None).await;
         return Ok(response);
@@ -280,14 +298,66 @@ fn replayed_headers(headers: &HeaderMap) -> Vec<(String, String)> {
 }
 
 fn replay(stored: StoredResponse) -> HttpResponse {
+    let mut response = respond(stored);
+    response
+        .headers_mut()
+        .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+    response
+}
+
+/// The response a stored answer stands for: what a handler that renders its
+/// answer before committing sends, and what a replay sends again.
+pub fn respond(stored: StoredResponse) -> HttpResponse {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
     let mut response = HttpResponse::build(status);
     for (name, value) in &stored.headers {
         response.insert_header((name.as_str(), value.as_str()));
     }
-    response
-        .insert_header((IDEMPOTENT_REPLAYED, "true"))
-        .body(stored.body)
+    response.body(stored.body)
+}
+
+/// The key a request holds while its handler runs. A handler whose change
+/// must never be made twice stores its answer with [`HeldKey::store_in`]
+/// inside the transaction that makes the change, then says so with
+/// [`HeldKey::committed`]: the answer then exists exactly when the change
+/// does, whatever happens to the process between commit and reply.
+#[derive(Debug, Clone)]
+pub struct HeldKey {
+    scope: KeyScope,
+    key: String,
+    started: NaiveDateTime,
+    stored: Arc<AtomicBool>,
+}
+
+impl HeldKey {
+    /// Stores `answer` on `conn`, in the caller's open transaction.
+    /// `false` when the claim was taken over meanwhile (only after
+    /// [`ABANDONED_AFTER`]): the newer request's answer counts then.
+    pub fn store_in(
+        &self,
+        conn: &mut DbConnection,
+        answer: &StoredResponse,
+    ) -> Result<bool, AppError> {
+        records::complete(conn, &self.scope, &self.key, self.started, answer)
+    }
+
+    /// The transaction that stored the answer has committed.
+    pub fn committed(&self) {
+        self.stored.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Extractor: the key this request holds, if it was sent with one.
+#[derive(Debug, Clone)]
+pub struct KeyInHand(pub Option<HeldKey>);
+
+impl FromRequest for KeyInHand {
+    type Error = Error;
+    type Future = Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(KeyInHand(req.extensions().get::<HeldKey>().cloned())))
+    }
 }
 
 /// The in-flight record this request owns. Settled with the answer (or

@@ -55,12 +55,21 @@ fn slotwise(database_url: &str, data_dir: &Path) -> Command {
 
 impl Server {
     fn start(database_url: &str, data_dir: &Path) -> Server {
+        Server::start_with_fault(database_url, data_dir, None)
+    }
+
+    /// A server that dies at the point `fault` names (see `slotwise::faults`).
+    fn start_with_fault(database_url: &str, data_dir: &Path, fault: Option<&str>) -> Server {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(data_dir.join("server.log"))
             .unwrap();
-        let mut child = slotwise(database_url, data_dir)
+        let mut command = slotwise(database_url, data_dir);
+        if let Some(fault) = fault {
+            command.env("SLOTWISE_FAULT", fault);
+        }
+        let mut child = command
             .args(["serve", "--bind", "127.0.0.1:0"])
             .stdout(Stdio::piped())
             .stderr(log)
@@ -81,6 +90,19 @@ impl Server {
         Server {
             child: Some(child),
             base,
+        }
+    }
+
+    /// Waits for a server that crashed itself to be gone.
+    fn wait_for_crash(mut self) {
+        let mut child = self.child.take().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while child.try_wait().unwrap().is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "the injected fault did not end serve"
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -564,7 +586,8 @@ fn set_up(base: &str, business: &str) -> String {
     )
 }
 
-fn audit(database_url: &str, label: &str) {
+/// A business of its own, made by `slotwise business create`, and its data directory.
+fn new_business(database_url: &str) -> (PathBuf, String) {
     let data_dir: PathBuf = std::env::temp_dir().join(slotwise::ids::new_id("audit"));
     std::fs::create_dir_all(&data_dir).unwrap();
     let created = slotwise(database_url, &data_dir)
@@ -584,6 +607,11 @@ fn audit(database_url: &str, label: &str) {
         String::from_utf8_lossy(&created.stderr)
     );
     let business = String::from_utf8(created.stdout).unwrap().trim().to_owned();
+    (data_dir, business)
+}
+
+fn audit(database_url: &str, label: &str) {
+    let (data_dir, business) = new_business(database_url);
     let agent_token = test_keys()
         .mint(&business, Role::Agent, "audit-agent", "", 120)
         .unwrap();
@@ -689,5 +717,102 @@ fn every_acknowledged_booking_survives_sigkill_and_restart_on_postgres() {
     let name = format!("audit_{}", slotwise::ids::new_id("db").to_lowercase());
     server.create_empty_database(&name);
     audit(&server.url(&name), "PostgreSQL");
+    server.drop_database(&name);
+}
+
+/// The process dies after a booking commits and before its answer leaves
+/// (a real abort, injected at that exact point). The client saw no answer
+/// and retries with the same `Idempotency-Key` on the restarted server: it
+/// must get that booking back, not a 409 and then a second booking. Once
+/// for a phone agent and once for the widget (anonymous, with its manage
+/// token in the answer).
+fn a_retry_after_a_crash_between_commit_and_answer_replays_the_booking(database_url: &str) {
+    let (data_dir, business) = new_business(database_url);
+    let agent_token = test_keys()
+        .mint(&business, Role::Agent, "crash-agent", "", 120)
+        .unwrap();
+    let http = agent();
+    let mut service = None;
+    for (round, token) in [Some(agent_token.as_str()), None].into_iter().enumerate() {
+        let server = Server::start_with_fault(
+            database_url,
+            &data_dir,
+            Some(slotwise::faults::CRASH_AFTER_BOOKING_COMMIT),
+        );
+        let service = service
+            .get_or_insert_with(|| set_up(&server.base, &business))
+            .clone();
+        let body = booking_body(
+            &service,
+            london(3, 9 + round as u32, 0),
+            &format!("crash{round}@example.com"),
+        );
+        let key = uuid_like(round);
+        let url = format!("{}/v1/bookings", server.base);
+        let cut_off = call(&http, "POST", &url, token, Some(&key), Some(&body));
+        assert!(
+            cut_off.is_none(),
+            "the fault let an answer out: {cut_off:?}"
+        );
+        server.wait_for_crash();
+
+        let server = Server::start(database_url, &data_dir);
+        let url = format!("{}/v1/bookings", server.base);
+        let (status, reply, headers) =
+            call(&http, "POST", &url, token, Some(&key), Some(&body)).expect("an answer");
+        assert_eq!(status, 201, "round {round}: {reply}");
+        assert!(
+            headers
+                .iter()
+                .any(|(k, v)| k == "idempotent-replayed" && v == "true"),
+            "round {round}: not a replay: {headers:?}"
+        );
+        let channel = if token.is_some() { "phone" } else { "online" };
+        assert_eq!(reply["channel"], channel, "round {round}: {reply}");
+        assert_eq!(
+            reply["manage_token"].is_string(),
+            token.is_none(),
+            "round {round}: {reply}"
+        );
+        let id = reply["id"].as_str().unwrap();
+        let stored: Vec<String> = bookings::table
+            .select(bookings::id)
+            .load(&mut fresh_connection(database_url))
+            .unwrap();
+        assert_eq!(stored.len(), round + 1, "a retry booked again: {stored:?}");
+        assert!(stored.iter().any(|s| s == id));
+        // Still a replay, and still one booking, when asked once more.
+        let (again, reply_again, _) =
+            call(&http, "POST", &url, token, Some(&key), Some(&body)).expect("an answer");
+        assert_eq!((again, &reply_again["id"]), (201, &reply["id"]));
+    }
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// A fresh UUID-shaped key per round, as the widget would send.
+fn uuid_like(round: usize) -> String {
+    let id = slotwise::ids::new_id("k").to_lowercase();
+    format!("{round:08}-0000-4000-8000-{}", &id[id.len() - 12..])
+}
+
+#[test]
+fn a_retry_after_a_crash_between_commit_and_answer_replays_the_booking_on_sqlite() {
+    let dir = std::env::temp_dir().join(slotwise::ids::new_id("crashdb"));
+    std::fs::create_dir_all(&dir).unwrap();
+    a_retry_after_a_crash_between_commit_and_answer_replays_the_booking(&format!(
+        "sqlite://{}",
+        dir.join("crash.db").display()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_retry_after_a_crash_between_commit_and_answer_replays_the_booking_on_postgres() {
+    let Some(server) = postgres_server() else {
+        return;
+    };
+    let name = format!("crash_{}", slotwise::ids::new_id("db").to_lowercase());
+    server.create_empty_database(&name);
+    a_retry_after_a_crash_between_commit_and_answer_replays_the_booking(&server.url(&name));
     server.drop_database(&name);
 }
