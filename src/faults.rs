@@ -4,10 +4,11 @@
 
 use std::sync::OnceLock;
 
-/// The process dies (SIGABRT, no unwinding, no flush) right after a booking's
-/// transaction commits and before its answer leaves: the moment when a
-/// client has been promised nothing yet the booking exists.
-pub const CRASH_AFTER_BOOKING_COMMIT: &str = "crash_after_booking_commit";
+/// The process dies (SIGABRT, no unwinding, no flush) right after a
+/// booking's or a walk-in's transaction commits and before its answer
+/// leaves: the moment when a client has been promised nothing yet the
+/// booking (or queue ticket) exists.
+pub const CRASH_AFTER_COMMIT: &str = "crash_after_commit";
 
 fn configured() -> Option<&'static str> {
     static FAULT: OnceLock<Option<String>> = OnceLock::new();

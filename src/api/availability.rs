@@ -230,7 +230,7 @@ fn find_slots(
 ) -> Result<FoundSlots, AppError> {
     let ctx = calendar::service_context(conn, caller.business(), &query.service_id)?;
     let policy = ctx.policy();
-    if caller.is_anonymous() && !policy.channels.contains(&Channel::Online) {
+    if caller.is_anonymous() && !policy.allows(Channel::Online) {
         return Err(AppError::not_found("service"));
     }
     if let Some(location_id) = &query.location_id {
@@ -242,7 +242,7 @@ fn find_slots(
         }
     }
     let channel = caller.channel();
-    if !caller.is_staff() && !policy.channels.contains(&channel) {
+    if !caller.is_staff() && !policy.allows(channel) {
         return Err(AppError::policy_violation(
             "channels",
             format!(

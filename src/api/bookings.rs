@@ -15,7 +15,7 @@ use super::auth::{MaybePrincipal, Principal, Role, TokenKeys};
 use super::availability::{local_text, parse_bound, utc_text};
 use super::caller::{caller, optional_body, Caller};
 use super::idempotency::KeyInHand;
-use super::{blocking, etag, if_match, page_response, versioned, PageQuery};
+use super::{blocking, if_match, page_response, versioned, PageQuery};
 use crate::db::{DbConnection, DbPool};
 use crate::domain::catalog::{parse_time_zone, Channel};
 use crate::domain::ics::{self, CalendarEntry};
@@ -72,6 +72,48 @@ pub struct CustomerDetails {
     pub name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
+}
+
+impl CustomerDetails {
+    /// The details trimmed and checked, every problem reported under
+    /// `customer.*`; a blank email or phone is as good as none. Whether one
+    /// of them is required is the caller's rule (a walk-in may give a name
+    /// only: they are standing at the desk).
+    pub fn read(&self, errors: &mut FieldErrors) -> CustomerRef {
+        let name = self.name.trim();
+        errors.check(!name.is_empty(), "customer.name", "must not be empty");
+        errors.check(
+            name.chars().count() <= 200,
+            "customer.name",
+            "must be at most 200 characters",
+        );
+        let present = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let (email, phone) = (present(&self.email), present(&self.phone));
+        if let Some(email) = &email {
+            errors.check(
+                crate::domain::catalog::looks_like_email(email),
+                "customer.email",
+                "is not an email address",
+            );
+        }
+        if let Some(phone) = &phone {
+            errors.check(
+                crate::domain::contact::looks_like_phone(phone),
+                "customer.phone",
+                "is not a phone number",
+            );
+        }
+        CustomerRef::Details {
+            name: name.to_owned(),
+            email,
+            phone,
+        }
+    }
 }
 
 /// A new booking: either `hold_id`, or `service_id` + `start`. The channel and
@@ -226,47 +268,15 @@ impl CreateBooking {
                     None
                 }
                 (None, Some(details)) => {
-                    let name = details.name.trim();
-                    errors.check(!name.is_empty(), "customer.name", "must not be empty");
-                    errors.check(
-                        name.chars().count() <= 200,
-                        "customer.name",
-                        "must be at most 200 characters",
-                    );
-                    let email = details
-                        .email
-                        .as_deref()
-                        .map(str::trim)
-                        .filter(|e| !e.is_empty());
-                    let phone = details
-                        .phone
-                        .as_deref()
-                        .map(str::trim)
-                        .filter(|p| !p.is_empty());
-                    if let Some(email) = email {
+                    let details = details.read(&mut errors);
+                    if let CustomerRef::Details { email, phone, .. } = &details {
                         errors.check(
-                            crate::domain::catalog::looks_like_email(email),
-                            "customer.email",
-                            "is not an email address",
+                            email.is_some() || phone.is_some(),
+                            "customer",
+                            "give an email or a phone so we can reach the customer",
                         );
                     }
-                    if let Some(phone) = phone {
-                        errors.check(
-                            crate::domain::contact::looks_like_phone(phone),
-                            "customer.phone",
-                            "is not a phone number",
-                        );
-                    }
-                    errors.check(
-                        email.is_some() || phone.is_some(),
-                        "customer",
-                        "give an email or a phone so we can reach the customer",
-                    );
-                    Some(CustomerRef::Details {
-                        name: name.to_owned(),
-                        email: email.map(str::to_owned),
-                        phone: phone.map(str::to_owned),
-                    })
+                    Some(details)
                 }
                 (None, None) => {
                     errors.add("customer", "say who the booking is for");
@@ -341,7 +351,7 @@ pub async fn create_booking(
             }
         };
         let policy = ctx.policy();
-        if anonymous && !policy.channels.contains(&Channel::Online) {
+        if anonymous && !policy.allows(Channel::Online) {
             return Err(AppError::not_found("service"));
         }
         let start = match &source {
@@ -381,7 +391,7 @@ pub async fn create_booking(
     if let Some(key) = &held.0 {
         key.committed();
     }
-    crate::faults::crash_if(crate::faults::CRASH_AFTER_BOOKING_COMMIT);
+    crate::faults::crash_if(crate::faults::CRASH_AFTER_COMMIT);
     Ok(super::idempotency::respond(answer))
 }
 
@@ -414,20 +424,7 @@ fn booking_created(
             .map_err(AppError::internal)?,
         );
     }
-    let body = serde_json::to_string(&view)
-        .map_err(|e| AppError::internal(format!("rendering a booking: {e}")))?;
-    Ok(StoredResponse {
-        status: 201,
-        headers: vec![
-            ("content-type".to_owned(), "application/json".to_owned()),
-            (
-                header::LOCATION.as_str().to_owned(),
-                format!("/v1/bookings/{}", view.id),
-            ),
-            (header::ETAG.as_str().to_owned(), etag(view.version)),
-        ],
-        body,
-    })
+    super::idempotency::created(format!("/v1/bookings/{}", view.id), view.version, &view)
 }
 
 /// Filters of the booking list.

@@ -30,6 +30,17 @@ pub enum BroadcastKind {
 }
 
 impl BroadcastKind {
+    const ALL: [BroadcastKind; 3] = [
+        BroadcastKind::RunningLate,
+        BroadcastKind::Disruption,
+        BroadcastKind::Closure,
+    ];
+
+    /// The stored text back as a kind: the one mapping is [`Self::as_str`].
+    fn parse(text: &str) -> Option<BroadcastKind> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             BroadcastKind::RunningLate => "running_late",
@@ -87,17 +98,9 @@ pub struct BroadcastView {
 }
 
 fn view(b: Broadcast) -> Result<BroadcastView, AppError> {
-    let kind = match b.kind.as_str() {
-        "running_late" => BroadcastKind::RunningLate,
-        "disruption" => BroadcastKind::Disruption,
-        "closure" => BroadcastKind::Closure,
-        other => {
-            return Err(AppError::internal(format!(
-                "broadcast {} has unknown kind {other:?}",
-                b.id
-            )))
-        }
-    };
+    let kind = BroadcastKind::parse(&b.kind).ok_or_else(|| {
+        AppError::internal(format!("broadcast {} has unknown kind {:?}", b.id, b.kind))
+    })?;
     Ok(BroadcastView {
         id: b.id,
         kind,
@@ -259,4 +262,19 @@ pub async fn get_broadcast(
     })
     .await?;
     Ok(HttpResponse::Ok().json(view(broadcast)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BroadcastKind;
+
+    #[test]
+    fn a_kind_is_stored_as_the_name_clients_send() {
+        for kind in BroadcastKind::ALL {
+            let sent = serde_json::to_value(kind).unwrap();
+            assert_eq!(sent, kind.as_str());
+            assert_eq!(BroadcastKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(BroadcastKind::parse("Closure"), None);
+    }
 }

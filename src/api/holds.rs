@@ -116,7 +116,7 @@ pub async fn create_hold(
         let now = Utc::now();
         let ctx = calendar::service_context(conn, caller.business(), &body.service_id)?;
         let policy = ctx.policy();
-        if caller.is_anonymous() && !policy.channels.contains(&Channel::Online) {
+        if caller.is_anonymous() && !policy.allows(Channel::Online) {
             return Err(AppError::not_found("service"));
         }
         caller.weigh(

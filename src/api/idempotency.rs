@@ -316,6 +316,30 @@ pub fn respond(stored: StoredResponse) -> HttpResponse {
     response.body(stored.body)
 }
 
+/// A 201 answer: the JSON `body` of what was created at `location`, with
+/// its version as the `ETag`. Rendered before the change commits, so it can
+/// be stored with it (see [`HeldKey`]).
+pub fn created(
+    location: String,
+    version: i32,
+    body: &impl serde::Serialize,
+) -> Result<StoredResponse, AppError> {
+    let body = serde_json::to_string(body)
+        .map_err(|e| AppError::internal(format!("rendering {location}: {e}")))?;
+    Ok(StoredResponse {
+        status: 201,
+        headers: vec![
+            (
+                header::CONTENT_TYPE.as_str().to_owned(),
+                "application/json".to_owned(),
+            ),
+            (header::LOCATION.as_str().to_owned(), location),
+            (header::ETAG.as_str().to_owned(), super::etag(version)),
+        ],
+        body,
+    })
+}
+
 /// The key a request holds while its handler runs. A handler whose change
 /// must never be made twice stores its answer with [`HeldKey::store_in`]
 /// inside the transaction that makes the change, then says so with

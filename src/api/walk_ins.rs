@@ -3,7 +3,7 @@
 //! their ticket (`/queue/{ticket}` and its token), and broadcasts.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,13 +13,14 @@ use super::availability::utc_text;
 use super::bookings::{booking_view, BookingView, CustomerDetails};
 use super::caller::{optional_body, Caller};
 use super::customers::{context_view, CallerContextView};
-use super::{blocking, etag, if_match, versioned};
+use super::idempotency::KeyInHand;
+use super::{blocking, if_match, versioned};
 use crate::db::DbPool;
-use crate::domain::catalog::{looks_like_email, Channel};
-use crate::domain::contact::looks_like_phone;
-use crate::domain::queue::{describe, EstimateReason, TicketStatus, TicketStep};
+use crate::domain::catalog::Channel;
+use crate::domain::queue::{describe, ticket_lifetime, EstimateReason, TicketStatus, TicketStep};
 use crate::error::{AppError, FieldErrors};
 use crate::store::bookings::{Actor, CustomerRef};
+use crate::store::idempotency::StoredResponse;
 use crate::store::queue::{Board, QueuedTicket, Ticket, WalkIn, WalkInOutcome};
 use crate::store::{self, calendar, timeline};
 
@@ -97,7 +98,7 @@ impl CreateWalkIn {
                     email: c.email,
                     phone: c.phone,
                 };
-                walk_in_customer(&details, &mut errors)
+                Some(details.read(&mut errors))
             }
             (None, None) => Some(CustomerRef::Details {
                 name: "Walk-in".into(),
@@ -115,43 +116,6 @@ impl CreateWalkIn {
             },
         ))
     }
-}
-
-fn walk_in_customer(details: &CustomerDetails, errors: &mut FieldErrors) -> Option<CustomerRef> {
-    let name = details.name.trim();
-    errors.check(!name.is_empty(), "customer.name", "must not be empty");
-    errors.check(
-        name.chars().count() <= 200,
-        "customer.name",
-        "must be at most 200 characters",
-    );
-    let present = |v: &Option<String>| {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    };
-    let email = present(&details.email);
-    let phone = present(&details.phone);
-    if let Some(email) = &email {
-        errors.check(
-            looks_like_email(email),
-            "customer.email",
-            "is not an email address",
-        );
-    }
-    if let Some(phone) = &phone {
-        errors.check(
-            looks_like_phone(phone),
-            "customer.phone",
-            "is not a phone number",
-        );
-    }
-    Some(CustomerRef::Details {
-        name: name.to_owned(),
-        email,
-        phone,
-    })
 }
 
 /// A ticket as the desk and its holder see it.
@@ -287,6 +251,7 @@ pub async fn create_walk_in(
     principal: Principal,
     pool: web::Data<DbPool>,
     keys: web::Data<TokenKeys>,
+    held: KeyInHand,
     body: super::input::Json<CreateWalkIn>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(DESK_STAFF)?;
@@ -294,36 +259,55 @@ pub async fn create_walk_in(
     let business = principal.business_id.clone();
     let actor = desk_actor(&principal);
     let caller = Caller(Some(principal));
-    let (outcome, tz, context) = blocking(&pool, move |conn| {
+    let key = held.0.clone();
+    let answer = blocking(&pool, move |conn| {
         let now = Utc::now();
         let ctx = calendar::service_context(conn, Some(&business), &service_id)?;
         // They are here: notice and advance rules do not apply; the channel does.
-        let channel_rule = ctx
-            .policy()
-            .check_new_slot(Channel::WalkIn, now + ctx.policy().min_notice, now)
-            .into_iter()
-            .filter(|v| v.rule == crate::domain::policy::Rule::Channels)
-            .collect();
-        caller.weigh(channel_rule, None)?;
-        let outcome = store::queue::walk_in(conn, &ctx, &request, &actor, now)?;
-        let customer_id = match &outcome {
-            WalkInOutcome::Booked { customer, .. } => Some(customer.id.clone()),
-            WalkInOutcome::Queued { customer, .. } => customer.as_ref().map(|c| c.id.clone()),
-        };
-        let context = customer_id
-            .map(|id| timeline::caller_context(conn, &business, &id, now.naive_utc()))
-            .transpose()?;
-        Ok((outcome, ctx.tz, context))
+        let channel_rule = ctx.policy().check_channel(Channel::WalkIn);
+        caller.weigh(channel_rule.into_iter().collect(), None)?;
+        // Rendered, and stored under an `Idempotency-Key`, in the walk-in's
+        // own transaction: a desk retrying after a crash gets this booking
+        // or ticket back rather than a second one.
+        store::with_retries(conn, |conn| {
+            let outcome = store::queue::walk_in_in(conn, &ctx, &request, &actor, now)?;
+            let customer_id = match &outcome {
+                WalkInOutcome::Booked { customer, .. } => Some(customer.id.clone()),
+                WalkInOutcome::Queued { customer, .. } => customer.as_ref().map(|c| c.id.clone()),
+            };
+            let context = customer_id
+                .map(|id| timeline::caller_context(conn, &business, &id, now.naive_utc()))
+                .transpose()?;
+            let answer = walk_in_answer(outcome, ctx.tz, context.map(context_view), &keys)?;
+            if let Some(key) = &key {
+                key.store_in(conn, &answer)?;
+            }
+            Ok(answer)
+        })
     })
     .await?;
-    let context = context.map(context_view);
-    let (location, version, view) = match outcome {
+    if let Some(key) = &held.0 {
+        key.committed();
+    }
+    crate::faults::crash_if(crate::faults::CRASH_AFTER_COMMIT);
+    Ok(super::idempotency::respond(answer))
+}
+
+/// The 201 answer to a walk-in: the booking made at once, or the ticket
+/// with its place, estimate and the holder's token and page.
+fn walk_in_answer(
+    outcome: WalkInOutcome,
+    tz: Tz,
+    context: Option<CallerContextView>,
+    keys: &TokenKeys,
+) -> Result<StoredResponse, AppError> {
+    match outcome {
         WalkInOutcome::Booked { booking, .. } => {
             let view = booking_view(booking, tz);
-            (
+            super::idempotency::created(
                 format!("/v1/bookings/{}", view.id),
                 view.version,
-                WalkInView {
+                &WalkInView {
                     outcome: WalkInResult::Booked,
                     booking: Some(view),
                     ticket: None,
@@ -334,13 +318,13 @@ pub async fn create_walk_in(
         WalkInOutcome::Queued { ticket, board, .. } => {
             let entry = board.entry(&ticket.id).cloned();
             let mut view = ticket_view(ticket, entry.as_ref(), tz)?;
-            let token = mint_ticket_token(&keys, &board, &view.id)?;
+            let token = mint_ticket_token(keys, &board, &view.id)?;
             view.page_url = Some(format!("/queue/{}#token={token}", view.id));
             view.ticket_token = Some(token);
-            (
+            super::idempotency::created(
                 format!("/v1/queue-tickets/{}", view.id),
                 view.version,
-                WalkInView {
+                &WalkInView {
                     outcome: WalkInResult::Queued,
                     booking: None,
                     ticket: Some(view),
@@ -348,25 +332,13 @@ pub async fn create_walk_in(
                 },
             )
         }
-    };
-    Ok(HttpResponse::Created()
-        .insert_header((actix_web::http::header::LOCATION, location))
-        .insert_header((actix_web::http::header::ETAG, etag(version)))
-        .json(view))
+    }
 }
 
 /// A token for this one ticket, valid to the end of the location's day and
 /// a little beyond (a ticket is for today).
 fn mint_ticket_token(keys: &TokenKeys, board: &Board, ticket_id: &str) -> Result<String, AppError> {
-    let local_day_end = board
-        .as_of
-        .with_timezone(&board.tz)
-        .date_naive()
-        .succ_opt()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc())
-        .unwrap_or(board.as_of + Duration::days(1));
-    let ttl = (local_day_end - board.as_of).num_minutes() + 14 * 60;
+    let ttl = ticket_lifetime(board.as_of, board.tz).num_minutes();
     keys.mint(
         &board.location.business_id,
         Role::Customer,

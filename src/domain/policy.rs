@@ -53,6 +53,23 @@ fn minutes(d: Duration) -> i64 {
 }
 
 impl Policy {
+    /// Whether the service may be booked through `channel` at all.
+    pub fn allows(&self, channel: Channel) -> bool {
+        self.channels.contains(&channel)
+    }
+
+    /// The channels rule alone: for a walk-in, who is already here, notice
+    /// and advance do not apply.
+    pub fn check_channel(&self, channel: Channel) -> Option<Violation> {
+        (!self.allows(channel)).then(|| Violation {
+            rule: Rule::Channels,
+            detail: format!(
+                "This service cannot be booked through the {} channel.",
+                channel.as_str()
+            ),
+        })
+    }
+
     /// Rules broken by taking a slot starting at `start` through `channel` at `now`.
     pub fn check_new_slot(
         &self,
@@ -60,16 +77,7 @@ impl Policy {
         start: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Vec<Violation> {
-        let mut broken = Vec::new();
-        if !self.channels.contains(&channel) {
-            broken.push(Violation {
-                rule: Rule::Channels,
-                detail: format!(
-                    "This service cannot be booked through the {} channel.",
-                    channel.as_str()
-                ),
-            });
-        }
+        let mut broken: Vec<Violation> = self.check_channel(channel).into_iter().collect();
         if start < now + self.min_notice {
             broken.push(Violation {
                 rule: Rule::MinNotice,

@@ -10,6 +10,8 @@
 //! with long ones (the latest), so the range is as wide as the uncertainty.
 
 use chrono::{DateTime, Duration, Utc};
+
+use super::availability::{resolve_wall_clock, Edge};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -483,12 +485,38 @@ pub fn typical_and_long(mut observed: Vec<Duration>) -> Option<(Duration, Durati
     Some((rank(0.5), rank(0.9)))
 }
 
+/// How long a ticket's holder may follow it: to the end of the ticket's
+/// local day (in the location's zone, DST-aware) and 14 hours beyond, so a
+/// late visit or a look back the next morning still works.
+pub fn ticket_lifetime(issued: DateTime<Utc>, tz: Tz) -> Duration {
+    let today = issued.with_timezone(&tz).date_naive();
+    let day_end = resolve_wall_clock(tz, today, 24 * 60, Edge::Closing);
+    day_end - issued + Duration::hours(14)
+}
+
 #[cfg(test)]
 mod tests {
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
 
     use super::*;
+
+    #[test]
+    fn a_ticket_lives_to_its_local_day_end_and_fourteen_hours_more() {
+        use chrono::TimeZone;
+        // 20:00 in Tokyo (UTC+9) is 11:00 UTC; the local day ends at 15:00 UTC.
+        let tokyo: Tz = "Asia/Tokyo".parse().unwrap();
+        let issued = Utc.with_ymd_and_hms(2026, 12, 3, 11, 0, 0).unwrap();
+        assert_eq!(ticket_lifetime(issued, tokyo), Duration::hours(4 + 14));
+        // 18:00 in New York (UTC-5) is 23:00 UTC; that day ends at 05:00 UTC.
+        let new_york: Tz = "America/New_York".parse().unwrap();
+        let issued = Utc.with_ymd_and_hms(2026, 12, 3, 23, 0, 0).unwrap();
+        assert_eq!(ticket_lifetime(issued, new_york), Duration::hours(6 + 14));
+        // The day clocks go back is 25 hours long in London.
+        let london: Tz = "Europe/London".parse().unwrap();
+        let issued = Utc.with_ymd_and_hms(2026, 10, 25, 0, 0, 0).unwrap(); // 01:00 BST
+        assert_eq!(ticket_lifetime(issued, london), Duration::hours(24 + 14));
+    }
 
     fn at(minute: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 - 1_800_000_000 % 86_400, 0).unwrap()

@@ -205,9 +205,21 @@ pub fn walk_in(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<WalkInOutcome, AppError> {
+    with_retries(conn, |conn| walk_in_in(conn, ctx, request, actor, now))
+}
+
+/// [`walk_in`] inside a transaction the caller runs (the desk stores its
+/// answer to an `Idempotency-Key` in the same one).
+pub fn walk_in_in(
+    conn: &mut DbConnection,
+    ctx: &ServiceContext,
+    request: &WalkIn,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<WalkInOutcome, TxError> {
     let at = now.naive_utc();
     let wanted: Vec<String> = request.resource_id.iter().cloned().collect();
-    with_retries(conn, |conn| {
+    {
         let involved = ctx.involved_resources(&wanted);
         lock_resources(conn, &involved)?;
         calendar::ensure_not_paused_now(conn, ctx, &wanted, now)?;
@@ -308,7 +320,7 @@ pub fn walk_in(
             customer,
             board: Box::new(board),
         })
-    })
+    }
 }
 
 pub fn find(conn: &mut DbConnection, business: &str, id: &str) -> Result<Ticket, AppError> {
@@ -585,14 +597,20 @@ fn board_of(
     // Durations per service: what completed visits took, else the service's own.
     let mut service_ids: BTreeSet<String> = tickets.iter().map(|t| t.service_id.clone()).collect();
     service_ids.extend(visits_today.iter().map(|b| b.service_id.clone()));
+    let service_ids: Vec<String> = service_ids.into_iter().collect();
     let mut specs = HashMap::new();
-    for service_id in &service_ids {
-        let service = services::find(conn, &location.business_id, service_id)?;
+    for service in services::find_many(conn, &location.business_id, &service_ids)? {
         let planned = Duration::minutes(service.row.duration_minutes.into());
-        let (typical, long) = typical_and_long(observed_durations(conn, service_id)?)
+        let (typical, long) = typical_and_long(observed_durations(conn, &service.row.id)?)
             .map(|(t, l)| (t, l.max(t)))
             .unwrap_or((planned, planned));
-        specs.insert(service_id.clone(), (service, typical, long));
+        specs.insert(service.row.id.clone(), (service, typical, long));
+    }
+    if let Some(missing) = service_ids.iter().find(|id| !specs.contains_key(*id)) {
+        // A ticket or visit of this business names a service it no longer has.
+        return Err(AppError::internal(format!(
+            "queue names unknown service {missing}"
+        )));
     }
     let running: HashMap<&str, &Booking> = visits_today
         .iter()

@@ -192,6 +192,31 @@ pub fn list(
         query = query.filter(services::location_id.eq(location_id.to_owned()));
     }
     let rows: Vec<ServiceRow> = query.load(conn)?;
+    with_requirements(conn, rows)
+}
+
+/// The business's services among `ids` (archived ones too: a queue or a
+/// visit may still name one), in one query for the rows and one for their
+/// requirements. Ids that name no service of the business are left out.
+pub fn find_many(
+    conn: &mut DbConnection,
+    business: &str,
+    ids: &[String],
+) -> Result<Vec<Service>, AppError> {
+    let rows: Vec<ServiceRow> = services::table
+        .filter(services::business_id.eq(business))
+        .filter(services::id.eq_any(ids))
+        .select(ServiceRow::as_select())
+        .order(services::id.asc())
+        .load(conn)?;
+    with_requirements(conn, rows)
+}
+
+/// Joins each row to its requirement groups, loaded in one query.
+fn with_requirements(
+    conn: &mut DbConnection,
+    rows: Vec<ServiceRow>,
+) -> Result<Vec<Service>, AppError> {
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let mut requirements = load_requirements(conn, &ids)?;
     Ok(rows

@@ -21,7 +21,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use slotwise::api::auth::Role;
-use slotwise::schema::{bookings, customers};
+use slotwise::schema::{bookings, customers, queue_tickets};
 
 use crate::harness::{assert_no_overlap, fresh_connection, postgres_server, test_keys, SECRET};
 use crate::shop::{london, rfc3339};
@@ -724,8 +724,8 @@ fn every_acknowledged_booking_survives_sigkill_and_restart_on_postgres() {
 /// (a real abort, injected at that exact point). The client saw no answer
 /// and retries with the same `Idempotency-Key` on the restarted server: it
 /// must get that booking back, not a 409 and then a second booking. Once
-/// for a phone agent and once for the widget (anonymous, with its manage
-/// token in the answer).
+/// for a phone agent, once for the widget (anonymous, with its manage
+/// token in the answer), and once for the walk-in desk.
 fn a_retry_after_a_crash_between_commit_and_answer_replays_the_booking(database_url: &str) {
     let (data_dir, business) = new_business(database_url);
     let agent_token = test_keys()
@@ -737,7 +737,7 @@ fn a_retry_after_a_crash_between_commit_and_answer_replays_the_booking(database_
         let server = Server::start_with_fault(
             database_url,
             &data_dir,
-            Some(slotwise::faults::CRASH_AFTER_BOOKING_COMMIT),
+            Some(slotwise::faults::CRASH_AFTER_COMMIT),
         );
         let service = service
             .get_or_insert_with(|| set_up(&server.base, &business))
@@ -786,6 +786,53 @@ fn a_retry_after_a_crash_between_commit_and_answer_replays_the_booking(database_
             call(&http, "POST", &url, token, Some(&key), Some(&body)).expect("an answer");
         assert_eq!((again, &reply_again["id"]), (201, &reply["id"]));
     }
+
+    // The walk-in desk: the same promise for a walk-in booked (or queued) at once.
+    let desk = test_keys()
+        .mint(&business, Role::Desk, "crash-desk", "", 120)
+        .unwrap();
+    let visits = || {
+        let conn = &mut fresh_connection(database_url);
+        let booked: i64 = bookings::table.count().get_result(conn).unwrap();
+        let queued: i64 = queue_tickets::table.count().get_result(conn).unwrap();
+        booked + queued
+    };
+    let before = visits();
+    let server = Server::start_with_fault(
+        database_url,
+        &data_dir,
+        Some(slotwise::faults::CRASH_AFTER_COMMIT),
+    );
+    let body = json!({"service_id": service.unwrap(), "customer": {"name": "Crash Walker"}});
+    let key = uuid_like(9);
+    let url = format!("{}/v1/walk-ins", server.base);
+    let cut_off = call(&http, "POST", &url, Some(&desk), Some(&key), Some(&body));
+    assert!(
+        cut_off.is_none(),
+        "the fault let an answer out: {cut_off:?}"
+    );
+    server.wait_for_crash();
+    assert_eq!(
+        visits(),
+        before + 1,
+        "the walk-in did not commit before the crash"
+    );
+    let server = Server::start(database_url, &data_dir);
+    let url = format!("{}/v1/walk-ins", server.base);
+    let (status, reply, headers) =
+        call(&http, "POST", &url, Some(&desk), Some(&key), Some(&body)).expect("an answer");
+    assert_eq!(status, 201, "walk-in: {reply}");
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "idempotent-replayed" && v == "true"),
+        "walk-in: not a replay: {headers:?}"
+    );
+    assert!(
+        reply["booking"].is_object() || reply["ticket"].is_object(),
+        "{reply}"
+    );
+    assert_eq!(visits(), before + 1, "the desk's retry made a second visit");
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 

@@ -84,12 +84,22 @@ fn a_stranger_books_reschedules_and_cancels_in_a_real_browser() {
             30,
         )
         .unwrap();
+    let desk = test_keys()
+        .mint(
+            slotwise::demo::DEMO_BUSINESS_ID,
+            Role::Desk,
+            "browser-desk",
+            "",
+            30,
+        )
+        .unwrap();
     let output = Command::new("node")
         .arg("run.mjs")
         .current_dir(root.join("tests/browser"))
         .env("SLOTWISE_BASE", &base)
         .env("SLOTWISE_SLUG", slotwise::demo::DEMO_SLUG)
         .env("SLOTWISE_STAFF_TOKEN", &staff)
+        .env("SLOTWISE_DESK_TOKEN", &desk)
         .env("SCREENSHOT_DIR", &screenshots)
         .output()
         .unwrap();

@@ -18,6 +18,7 @@
 //   SLOTWISE_BASE    the server (default http://127.0.0.1:18181)
 //   SLOTWISE_SLUG    the business slug (default northside)
 //   SLOTWISE_STAFF_TOKEN
+//   SLOTWISE_DESK_TOKEN   (a desk token of the business, for the walk-in queue page)
 //                    an agent token of that business, for test 12, which books
 //                    and completes a past visit to get a feedback token
 //                    (`slotwise token --business biz_demo --role agent`);
@@ -41,6 +42,7 @@ const require = createRequire(import.meta.url);
 const BASE = (process.env.SLOTWISE_BASE || 'http://127.0.0.1:18181').replace(/\/+$/, '');
 const SLUG = process.env.SLOTWISE_SLUG || 'northside';
 const STAFF_TOKEN = process.env.SLOTWISE_STAFF_TOKEN || '';
+const DESK_TOKEN = process.env.SLOTWISE_DESK_TOKEN || '';
 const SHOTS = process.env.SCREENSHOT_DIR || '';
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ONLY = (process.env.SLOTWISE_TESTS || '')
@@ -582,11 +584,11 @@ test(11, 'an unknown business and a bare manage link are explained in words', as
 
 // ------------------------------------------------------------------ the survey page
 
-/** Staff API call with SLOTWISE_STAFF_TOKEN; resolves {status, body}. */
-async function staffApi(method, url, body) {
+/** Staff API call with SLOTWISE_STAFF_TOKEN (or another token); resolves {status, body}. */
+async function staffApi(method, url, body, token = STAFF_TOKEN) {
   const res = await fetch(`${BASE}${url}`, {
     method,
-    headers: { authorization: `Bearer ${STAFF_TOKEN}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(STEP_MS),
   });
@@ -745,6 +747,53 @@ test(5, 'the hold cap shows a clear rate-limit sentence', async ({ newPage }) =>
       if (await p.locator(sel('release')).count().catch(() => 0)) await p.locator(sel('release')).click().catch(() => {});
     }
   }
+});
+
+test(13, 'a walk-in follows their place in the queue on their phone', async ({ newPage }) => {
+  if (!DESK_TOKEN) return 'SKIP SLOTWISE_DESK_TOKEN is not set (a desk token of the business: slotwise token --business biz_demo --role desk)';
+  const desk = (method, url, body) => staffApi(method, url, body, DESK_TOKEN);
+  // Whoever the chairs can take at once is booked; the next one queues.
+  let ticket = null;
+  const outcomes = [];
+  for (let i = 0; i < 12 && !ticket; i++) {
+    const r = await desk('POST', '/v1/walk-ins', { service_id: HAIRCUT, customer: { name: `Queue Walker ${i}` } });
+    check(r.status === 201, `walk-in ${i} answered ${r.status}: ${JSON.stringify(r.body)}`);
+    outcomes.push(r.body.outcome);
+    if (r.body.outcome === 'queued') ticket = r.body.ticket;
+  }
+  check(ticket, `no walk-in was queued: ${outcomes.join(', ')}`);
+  check(/^\/queue\/qtk_[^#]+#token=/.test(ticket.page_url || ''), `page_url "${ticket.page_url}"`);
+  const problems = [];
+
+  const phone = await newPage({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+  await phone.goto(`${BASE}${ticket.page_url}`);
+  await phone.locator(sel('ticket')).waitFor({ state: 'visible', timeout: STEP_MS });
+  const code = (await phone.locator(sel('code')).textContent()).trim();
+  check(code === ticket.code, `the page shows code "${code}", the desk said "${ticket.code}"`);
+  const status = (await phone.locator(sel('status')).textContent()).trim();
+  check(status === 'Waiting', `status "${status}"`);
+  const place = (await phone.locator(sel('position')).textContent()).trim();
+  const expected = ticket.position === 1 ? 'Next' : `${ticket.position} (${ticket.position - 1} ahead)`;
+  check(place === expected, `place "${place}", expected "${expected}"`);
+  check((await phone.locator(sel('error')).textContent()).trim() === '', 'an error is shown beside the ticket');
+  await noHorizontalScroll(phone, 'queue page');
+  if (axeSource) problems.push(...(await runAxe(phone, 'queue page')));
+  await shot(phone, 'queue-1-waiting');
+
+  // The desk cancels (they left); the page says so on its next read.
+  const cancelled = await desk('POST', `/v1/queue-tickets/${ticket.id}/cancel`, {});
+  check(cancelled.status === 200, `cancel answered ${cancelled.status}: ${JSON.stringify(cancelled.body)}`);
+  await phone.reload();
+  await until(async () => (await phone.locator(sel('status')).textContent()).trim() === 'Cancelled', 'the page never said "Cancelled"');
+  await shot(phone, 'queue-2-cancelled');
+
+  // The link without its token explains itself instead of showing nothing.
+  const bare = await newPage();
+  await bare.goto(`${BASE}/queue/${ticket.id}`);
+  await until(async () => /missing its ticket token/i.test(await bare.locator(sel('error')).textContent()), 'the bare page did not explain the missing token');
+  const words = await bare.locator('body').innerText();
+  check(!/[{}]|"code"|urn:slotwise/.test(words), `the queue page shows raw JSON: ${words.slice(0, 200)}`);
+  check(problems.length === 0, problems.join('; '));
 });
 
 // ------------------------------------------------------------------ runner
