@@ -5,21 +5,10 @@ use diesel::prelude::*;
 use serde_json::json;
 use slotwise::api::auth::Role;
 
+use crate::harness::count;
 use crate::harness::TestApp;
 use crate::on_both_databases;
 use crate::shop::{book, booking, london, open, rfc3339, slot_starts};
-
-fn count(app: &TestApp, sql_table: &str) -> i64 {
-    #[derive(QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {sql_table}"))
-        .get_result::<Count>(&mut app.pool.get().unwrap())
-        .unwrap()
-        .n
-}
 
 fn events_of(app: &TestApp, subject: &str) -> Vec<String> {
     let reply = app.get(

@@ -862,3 +862,17 @@ fn children_of(parent: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// Rows of `sql` (a table, optionally with a `WHERE`), counted on the app's own pool.
+pub fn count(app: &TestApp, sql: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    use diesel::RunQueryDsl;
+    diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {sql}"))
+        .get_result::<Count>(&mut app.pool.get().unwrap())
+        .unwrap()
+        .n
+}

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use slotwise::api::auth::Role;
 use slotwise::schema::idempotency_records;
 
+use crate::harness::count;
 use crate::harness::{race, Reply, TestApp};
 use crate::on_both_databases;
 use crate::shop::{booking, london, open};
@@ -19,18 +20,6 @@ fn post_with_key(app: &TestApp, path: &str, token: Option<&str>, key: &str, body
         &[("Idempotency-Key", key)],
         Some(&body.to_string()),
     )
-}
-
-fn count(app: &TestApp, sql_table: &str) -> i64 {
-    #[derive(QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {sql_table}"))
-        .get_result::<Count>(&mut app.pool.get().unwrap())
-        .unwrap()
-        .n
 }
 
 fn records_for(app: &TestApp, key: &str) -> i64 {

@@ -9,17 +9,7 @@ use slotwise::api::auth::Role;
 use crate::harness::TestApp;
 use crate::shop::{book, rfc3339};
 
-pub fn count(app: &TestApp, sql: &str) -> i64 {
-    #[derive(QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {sql}"))
-        .get_result::<Count>(&mut app.pool.get().unwrap())
-        .unwrap()
-        .n
-}
+pub use crate::harness::count;
 
 pub fn created(reply: crate::harness::Reply) -> Value {
     assert_eq!(reply.status, 201, "{}", reply.text);
