@@ -157,12 +157,8 @@ pub struct PageQuery {
     pub cursor: Option<String>,
 }
 
-/// A validated page request: fetch `limit` rows whose id sorts after `after`.
-#[derive(Debug, Clone)]
-pub struct PageRequest {
-    pub limit: i64,
-    pub after: Option<String>,
-}
+/// Lists are read in pages by the store; the API reads and signs the cursors.
+pub use crate::store::PageRequest;
 
 /// The page parameters of a list request, with the list they were sent to
 /// (its path) and the key that signs its cursors, so that a cursor is good

@@ -5,8 +5,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::PageRequest;
 use super::{check_version, expect_one_row};
-use crate::api::PageRequest;
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::partners::{parse_scope_text, secret_matches};
 use crate::error::AppError;

@@ -7,8 +7,8 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::bookings::Actor;
+use super::PageRequest;
 use super::{events, with_retries, TxError};
-use crate::api::PageRequest;
 use crate::db::DbConnection;
 use crate::domain::contact::{normalise_email, normalise_phone};
 use crate::domain::customer::{merged_tags, ContactPreference};

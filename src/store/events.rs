@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
 
-use crate::api::PageRequest;
+use super::PageRequest;
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::ids::new_id;

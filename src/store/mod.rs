@@ -31,6 +31,14 @@ use chrono::NaiveDateTime;
 use crate::db::{DbConnection, Failure};
 use crate::error::AppError;
 
+/// One page of a list: `limit` rows whose id sorts after `after`. The API
+/// turns (and signs) cursors into this; the store only ever sees ids.
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    pub limit: i64,
+    pub after: Option<String>,
+}
+
 /// The current instant as stored: UTC without an offset.
 pub fn now() -> NaiveDateTime {
     chrono::Utc::now().naive_utc()

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::api::PageRequest;
+use super::PageRequest;
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::schema::customer_notes;

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use serde_json::Value;
 
 use super::events::Event;
-use crate::api::PageRequest;
+use super::PageRequest;
 use crate::db::{self, write_transaction, DbConnection};
 use crate::domain::catalog::parse_time_zone;
 use crate::domain::customer::ContactPreference;

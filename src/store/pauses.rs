@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::bookings::Booking;
 use super::events;
-use crate::api::PageRequest;
+use super::PageRequest;
 use crate::db::{lock_resources, write_transaction, DbConnection};
 use crate::domain::pauses::Paused;
 use crate::error::AppError;

@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::PageRequest;
 use super::{check_version, expect_one_row, now};
-use crate::api::PageRequest;
 use crate::db::{write_transaction, DbConnection};
 use crate::error::AppError;
 use crate::schema::{service_requirements, services};

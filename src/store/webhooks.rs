@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use serde_json::{json, Value};
 
 use super::events::{self, Event};
+use super::PageRequest;
 use super::{check_version, expect_one_row};
-use crate::api::PageRequest;
 use crate::db::{self, write_transaction, DbConnection};
 use crate::domain::webhooks::{self as rules, parse_event_types, wants};
 use crate::error::AppError;

@@ -14,6 +14,7 @@ mod feedback;
 mod foundation;
 mod hardening;
 mod idempotency;
+mod layers;
 mod memory;
 mod memory_access;
 mod notifications;
