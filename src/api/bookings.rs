@@ -569,9 +569,9 @@ pub async fn get_booking(
     pool: web::Data<DbPool>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
+    let business = principal.business_id.clone();
     let caller = Caller(Some(principal));
     let view = blocking(&pool, move |conn| {
-        let business = caller.business().unwrap_or_default().to_owned();
         let booking = store::bookings::find(conn, &business, &id, None)?;
         may_see(&caller, &booking)?;
         with_tz(conn, booking)
@@ -653,9 +653,9 @@ pub async fn update_booking(
             "must be at most 2000 characters",
         ));
     }
+    let business = principal.business_id.clone();
     let caller = Caller(Some(principal));
     let view = blocking(&pool, move |conn| {
-        let business = caller.business().unwrap_or_default().to_owned();
         let booking = store::bookings::update_notes(
             conn,
             &business,
@@ -688,9 +688,9 @@ pub async fn get_booking_ics(
     pool: web::Data<DbPool>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
+    let business = principal.business_id.clone();
     let caller = Caller(Some(principal));
     let (text, reference) = blocking(&pool, move |conn| {
-        let business = caller.business().unwrap_or_default().to_owned();
         let booking = store::bookings::find(conn, &business, &id, None)?;
         may_see(&caller, &booking)?;
         let service = store::services::find(conn, &business, &booking.service_id)?;
@@ -788,9 +788,9 @@ pub async fn get_booking_history(
     pool: web::Data<DbPool>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
+    let business = principal.business_id.clone();
     let caller = Caller(Some(principal));
     let entries = blocking(&pool, move |conn| {
-        let business = caller.business().unwrap_or_default().to_owned();
         let booking = store::bookings::find(conn, &business, &id, None)?;
         may_see(&caller, &booking)?;
         store::bookings::history_of(conn, &business, &booking.id)
@@ -852,13 +852,13 @@ pub async fn reschedule_booking(
     id: web::Path<String>,
     body: super::input::Json<RescheduleBooking>,
 ) -> Result<HttpResponse, AppError> {
+    let business = principal.business_id.clone();
     let caller = Caller(Some(principal));
     may_change(&caller, Step::Reschedule)?;
     let expected = if_match(req.headers())?;
     let body = body.into_inner();
     let view = blocking(&pool, move |conn| {
         let now = Utc::now();
-        let business = caller.business().unwrap_or_default().to_owned();
         let current = store::bookings::find(conn, &business, &id, None)?;
         may_touch(&caller, &current)?;
         let ctx = calendar::service_context(conn, Some(&business), &current.service_id)?;
@@ -908,6 +908,7 @@ async fn apply_step(
     body: web::Bytes,
     step: Step,
 ) -> Result<HttpResponse, AppError> {
+    let business = principal.business_id.clone();
     let caller = Caller(Some(principal));
     may_change(&caller, step)?;
     let expected = if_match(req.headers())?;
@@ -926,7 +927,6 @@ async fn apply_step(
     }
     let view = blocking(&pool, move |conn| {
         let now = Utc::now();
-        let business = caller.business().unwrap_or_default().to_owned();
         let current = store::bookings::find(conn, &business, &id, None)?;
         may_touch(&caller, &current)?;
         let service = store::services::find(conn, &business, &current.service_id)?;

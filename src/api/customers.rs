@@ -954,10 +954,10 @@ pub async fn merge_customer(
         ));
     }
     let expected = if_match(req.headers())?;
+    let business = principal.business_id.clone();
     let caller = Caller(Some(principal));
     let duplicate = duplicate_id.clone();
     let (customer, moved): (Customer, Moved) = blocking(&pool, move |conn: &mut DbConnection| {
-        let business = caller.business().unwrap_or_default().to_owned();
         store::customers::merge(
             conn,
             &business,

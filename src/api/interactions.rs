@@ -145,9 +145,9 @@ pub async fn create_interaction(
     principal.require(Principal::STAFF)?;
     let now = Utc::now();
     let new = body.into_inner().validate(now)?;
+    let business = principal.business_id.clone();
     let caller = Caller(Some(principal));
     let interaction = blocking(&pool, move |conn| {
-        let business = caller.business().unwrap_or_default().to_owned();
         store::interactions::insert(conn, &business, &new, &caller.actor(), now.naive_utc())
     })
     .await?;

@@ -375,9 +375,35 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
+/// For `map_err` on a lookup of something a body names: "no such thing" is
+/// a problem with that field (422), anything else (a lost database: 503)
+/// stays what it is rather than being blamed on the client.
+pub fn missing_as_field(
+    field: &'static str,
+    message: &'static str,
+) -> impl FnOnce(AppError) -> AppError {
+    move |error| {
+        if error.code() == "not_found" {
+            AppError::invalid_field(field, message)
+        } else {
+            error
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_missing_thing_is_blamed_on_the_field() {
+        let missing =
+            missing_as_field("location_id", "no such location")(AppError::not_found("location"));
+        assert_eq!(missing.code(), "validation_failed");
+        let lost =
+            missing_as_field("location_id", "no such location")(AppError::unavailable("gone"));
+        assert_eq!(lost.code(), "unavailable");
+    }
 
     #[test]
     fn cursors_round_trip_on_their_own_list_only() {

@@ -205,7 +205,7 @@ pub async fn create_resource(
     };
     let resource = blocking(&pool, move |conn| {
         let location = store::locations::find(conn, &resource.business_id, &resource.location_id)
-            .map_err(|_| AppError::invalid_field("location_id", "no such location"))?;
+            .map_err(super::missing_as_field("location_id", "no such location"))?;
         if location.archived_at.is_some() {
             return Err(AppError::invalid_field(
                 "location_id",

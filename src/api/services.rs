@@ -294,7 +294,7 @@ fn check_resources_at_location(
     groups: &[Vec<String>],
 ) -> Result<(), AppError> {
     let location = store::locations::find(conn, business, location_id)
-        .map_err(|_| AppError::invalid_field("location_id", "no such location"))?;
+        .map_err(super::missing_as_field("location_id", "no such location"))?;
     if location.archived_at.is_some() {
         return Err(AppError::invalid_field(
             "location_id",
