@@ -6,19 +6,22 @@
 # Usage: benches/http.sh [BENCH] where BENCH is http_load (default) or webhooks.
 # Knobs: BENCH_CLIENTS (8), BENCH_SECONDS (10), BENCH_HISTORY (1000000);
 # BENCH_BINARY and BENCH_SERVER run already-built bench and server binaries
-# (e.g. an earlier commit's, copied aside) instead of `cargo bench`.
+# (e.g. an earlier commit's, copied aside) instead of `cargo bench`;
+# BENCH_ONLY=sqlite or BENCH_ONLY=postgres runs one database.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bench="${1:-http_load}"
 echo "command: benches/http.sh $* (BENCH_CLIENTS=${BENCH_CLIENTS:-8} BENCH_SECONDS=${BENCH_SECONDS:-10} BENCH_HISTORY=${BENCH_HISTORY:-1000000}), $(nproc) CPUs, $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 
 run_bench() { if [ -n "${BENCH_BINARY:-}" ]; then "$BENCH_BINARY" --bench; else cargo bench --bench "$bench"; fi; }
-run_bench
+[ "${BENCH_ONLY:-sqlite}" = sqlite ] && run_bench
+[ "${BENCH_ONLY:-postgres}" = postgres ] || exit 0
 
 bindir="$(pg_config --bindir 2>/dev/null || ls -d /usr/lib/postgresql/*/bin | tail -1)"
 dir="$(mktemp -d /tmp/slotwise-bench-pg.XXXXXX)"
 chmod 755 "$dir"
-port=55432
+# A free port, so the run never meets a test cluster on a fixed one.
+port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null || echo 55432)"
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 chown postgres "$dir" 2>/dev/null || true
 as_postgres "$bindir/initdb" -D "$dir/data" -U postgres -A trust >/dev/null
