@@ -1,26 +1,34 @@
-//! Drives the HTTP API with concurrent clients and reports throughput and
-//! latency percentiles: availability for one service with 5 resources over 7
-//! days, booking creation on distinct slots, and availability again after the
-//! business's history grows from 1,000 to 1,000,000 past bookings.
+//! Drives the real `slotwise serve` binary with concurrent clients and prints
+//! each figure next to its ceiling, measured in the same run on the same
+//! machine: `/healthz` is the ceiling of every read, a plain single-insert
+//! loop on the same database the ceiling of booking creation (pgbench on
+//! PostgreSQL, a one-row-per-transaction loop on a SQLite file in the same
+//! folder). Runs: `/healthz`; availability for one day (one provider, and one
+//! service over five staff), 7 and 31 days; booking creation on distinct
+//! slots; availability again after the business's history grew from 1,000 to
+//! 1,000,000 past bookings; bytes per answer and the server's peak RSS.
 //!
 //! `cargo bench --bench http_load` runs on a fresh SQLite file;
 //! `SLOTWISE_BENCH_DATABASE_URL=postgres://…/db cargo bench --bench http_load`
 //! on an empty PostgreSQL database. `benches/http.sh` runs both, starting a
 //! throwaway PostgreSQL cluster. Knobs: `BENCH_CLIENTS` (8), `BENCH_SECONDS` (10),
-//! `BENCH_HISTORY` (1000000).
+//! `BENCH_HISTORY` (1000000), `BENCH_PGBENCH` (path of pgbench), `BENCH_SERVER`
+//! (another `slotwise` binary to drive, e.g. an earlier commit's).
 
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
 use serde_json::{json, Value};
 use slotwise::api::auth::{Role, TokenKeys};
-use slotwise::app::Application;
-use slotwise::config::{Secret, Settings};
+use slotwise::config::Secret;
 use slotwise::db::{self, DatabaseUrl, DbPool};
 
-const SECRET: &[u8] = b"bench-secret-of-at-least-32-bytes-long!";
+const SECRET: &str = "bench-secret-of-at-least-32-bytes-long!";
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -36,7 +44,8 @@ struct Client {
 }
 
 impl Client {
-    fn send(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    /// Status and body text.
+    fn send_text(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
         let mut request = ureq::http::Request::builder()
             .method(method)
             .uri(format!("{}{}", self.base, path))
@@ -50,6 +59,11 @@ impl Client {
         let mut response = self.agent.run(request).expect("request");
         let status = response.status().as_u16();
         let text = response.body_mut().read_to_string().unwrap_or_default();
+        (status, text)
+    }
+
+    fn send(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let (status, text) = self.send_text(method, path, body);
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 }
@@ -62,17 +76,70 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-fn start_server(database_url: &str, pool: DbPool, keys: TokenKeys) -> String {
-    let settings = Settings::on_loopback(database_url.to_owned(), SECRET);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let app = Application::build(&settings, pool, keys).expect("app");
-            tx.send(app.port()).unwrap();
-            let _ = app.into_server().await;
-        })
-    });
-    format!("http://127.0.0.1:{}", rx.recv().unwrap())
+/// The server as operators run it: its own process, its own logging (to a
+/// file, at the default level), its background workers.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(database_url: &str, dir: &std::path::Path) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = std::fs::File::create(dir.join("server.log")).unwrap();
+        // `BENCH_SERVER` runs another build (an earlier commit's, to compare).
+        let binary =
+            std::env::var("BENCH_SERVER").unwrap_or_else(|_| env!("CARGO_BIN_EXE_slotwise").into());
+        let mut child = Command::new(binary)
+            .arg("serve")
+            .env("DATABASE_URL", database_url)
+            .env("SLOTWISE_BIND", format!("127.0.0.1:{port}"))
+            .env("SLOTWISE_JWT_SECRET", SECRET)
+            .env("SLOTWISE_DEMO", "false")
+            .env("SLOTWISE_DATA_DIR", dir)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("slotwise serve starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let probe = agent();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = probe.get(format!("{base}/healthz")).call() {
+                if r.status() == 200 {
+                    break;
+                }
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("slotwise serve exited: {status}");
+            }
+            assert!(Instant::now() < deadline, "server did not come up");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Server { child, base }
+    }
+
+    /// Peak resident set size so far, in MB.
+    fn peak_rss_mb(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 struct Shop {
@@ -216,20 +283,17 @@ struct Measurement {
 }
 
 impl Measurement {
+    fn per_second(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
     fn percentile(&self, p: f64) -> Duration {
         let index = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
         self.latencies.get(index).copied().unwrap_or_default()
     }
 
-    fn row(&self, label: &str) -> String {
-        format!(
-            "| {label} | {:.0} | {:.2} | {:.2} | {} | {} |",
-            self.requests as f64 / self.elapsed.as_secs_f64(),
-            self.percentile(0.50).as_secs_f64() * 1000.0,
-            self.percentile(0.99).as_secs_f64() * 1000.0,
-            self.requests,
-            self.errors
-        )
+    fn ms(&self, p: f64) -> f64 {
+        self.percentile(p).as_secs_f64() * 1000.0
     }
 }
 
@@ -279,12 +343,125 @@ fn measure(
     }
 }
 
+/// A ceiling: what the same machine does without slotwise in the way.
+struct Ceiling {
+    per_second: f64,
+    command: String,
+}
+
+/// pgbench's rate of single-row INSERT transactions on the same cluster,
+/// with as many clients as the bench uses.
+fn pgbench_ceiling(url: &str, clients: usize, seconds: u64) -> Option<Ceiling> {
+    let pgbench = std::env::var("BENCH_PGBENCH").unwrap_or_else(|_| "pgbench".into());
+    let mut conn = diesel::PgConnection::establish(url).ok()?;
+    conn.batch_execute(
+        "DROP TABLE IF EXISTS bench_insert; \
+         CREATE TABLE bench_insert (id bigserial PRIMARY KEY, at timestamp NOT NULL, note text NOT NULL)",
+    )
+    .ok()?;
+    let script = std::env::temp_dir().join(format!("slotwise-pgbench-{}.sql", std::process::id()));
+    std::fs::write(
+        &script,
+        "INSERT INTO bench_insert (at, note) VALUES (now(), 'a booking-sized row of text');\n",
+    )
+    .ok()?;
+    let args = [
+        "-n".to_owned(),
+        "-c".to_owned(),
+        clients.to_string(),
+        "-j".to_owned(),
+        "2".to_owned(),
+        "-T".to_owned(),
+        seconds.to_string(),
+        "-f".to_owned(),
+        script.display().to_string(),
+        url.to_owned(),
+    ];
+    let command = format!("{pgbench} {}", args.join(" "));
+    let output = Command::new(&pgbench).args(&args).output().ok()?;
+    let _ = std::fs::remove_file(&script);
+    let text = String::from_utf8_lossy(&output.stdout);
+    let tps = text
+        .lines()
+        .find(|l| l.starts_with("tps = "))?
+        .trim_start_matches("tps = ")
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    let _ = conn.batch_execute("DROP TABLE bench_insert");
+    Some(Ceiling {
+        per_second: tps,
+        command,
+    })
+}
+
+diesel::table! {
+    bench_insert (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        note -> Text,
+    }
+}
+
+/// One writer inserting one row per transaction, as fast as it can, into a
+/// SQLite file next to the server's, with the server's own pragmas.
+fn sqlite_ceiling(dir: &std::path::Path, seconds: u64) -> Ceiling {
+    let path = dir.join("insert-loop.db");
+    let mut conn = diesel::SqliteConnection::establish(&path.display().to_string()).unwrap();
+    conn.batch_execute(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; \
+         CREATE TABLE bench_insert (id INTEGER PRIMARY KEY, at TIMESTAMP NOT NULL, note TEXT NOT NULL)",
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut n: i64 = 0;
+    while Instant::now() < deadline {
+        n += 1;
+        diesel::insert_into(bench_insert::table)
+            .values((
+                bench_insert::id.eq(n),
+                bench_insert::at.eq(Utc::now().naive_utc()),
+                bench_insert::note.eq("a booking-sized row of text"),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    Ceiling {
+        per_second: n as f64 / started.elapsed().as_secs_f64(),
+        command: format!(
+            "one thread, one INSERT per transaction, WAL + synchronous=NORMAL, {}",
+            path.display()
+        ),
+    }
+}
+
+fn row(label: &str, m: &Measurement, ceiling: Option<(&str, f64)>) {
+    let (name, ratio) = match ceiling {
+        Some((name, per_second)) => (
+            name.to_owned(),
+            format!("{:.1} %", 100.0 * m.per_second() / per_second),
+        ),
+        None => ("".to_owned(), "".to_owned()),
+    };
+    println!(
+        "| {label} | {:.0} | {:.2} | {:.2} | {} | {} | {name} | {ratio} |",
+        m.per_second(),
+        m.ms(0.5),
+        m.ms(0.99),
+        m.requests,
+        m.errors,
+    );
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; nothing else to parse.
     let clients: usize = env_or("BENCH_CLIENTS", 8);
     let seconds: u64 = env_or("BENCH_SECONDS", 10);
     let history: usize = env_or("BENCH_HISTORY", 1_000_000);
     let dir = std::env::temp_dir().join(format!("slotwise-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
     let database_url = std::env::var("SLOTWISE_BENCH_DATABASE_URL")
         .unwrap_or_else(|_| format!("sqlite://{}", dir.join("bench.db").display()));
     let url = DatabaseUrl::parse(&database_url);
@@ -293,7 +470,7 @@ fn main() {
     } else {
         "SQLite"
     };
-    let pool = db::connect(&url, 16).expect("database");
+    let pool = db::connect(&url, 4).expect("database");
     db::migrate(&mut pool.get().unwrap()).expect("migrations");
     let business = slotwise::store::businesses::Business {
         id: slotwise::ids::new_id("biz"),
@@ -303,11 +480,15 @@ fn main() {
         slug: Some("bench".into()),
     };
     slotwise::store::businesses::insert(&mut pool.get().unwrap(), &business).unwrap();
-    let keys = TokenKeys::hs256(&Secret::new(SECRET.to_vec()), "slotwise", "slotwise-api");
-    let base = start_server(&database_url, pool.clone(), keys.clone());
+    let keys = TokenKeys::hs256(
+        &Secret::new(SECRET.as_bytes().to_vec()),
+        "slotwise",
+        "slotwise-api",
+    );
+    let server = Server::start(&database_url, &dir);
     let client = |role: Role| Client {
         agent: agent(),
-        base: base.clone(),
+        base: server.base.clone(),
         token: keys.mint(&business.id, role, "bench", "", 120).unwrap(),
     };
     let admin = client(Role::Admin);
@@ -317,32 +498,57 @@ fn main() {
     eprintln!("{backend}: {clients} clients, {seconds} s per run");
     grow_history(&pool, &shop, 1, 1_000);
     let today = Utc::now().date_naive();
-    let from = today + chrono::Duration::days(1);
-    let to = from + chrono::Duration::days(6);
-    let availability_path = format!(
-        "/v1/availability?service_id={}&from={from}&to={to}",
-        shop.service
-    );
-    let (status, sample) = caller.send("GET", &availability_path, None);
-    assert_eq!(status, 200, "{sample}");
-    let slots: usize = sample["days"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["slots"].as_array().unwrap().len())
-        .sum();
-    eprintln!("  availability answers {slots} slots over 7 days");
-    let availability = || {
-        measure(clients, seconds, usize::MAX, |_| {
-            caller.send("GET", &availability_path, None).0 == 200
+    let day = today + chrono::Duration::days(1);
+    let path = |from: NaiveDate, days: i64, resource: Option<&str>| {
+        let to = from + chrono::Duration::days(days - 1);
+        let mut path = format!(
+            "/v1/availability?service_id={}&from={from}&to={to}",
+            shop.service
+        );
+        if let Some(resource) = resource {
+            path.push_str(&format!("&resource_id={resource}"));
+        }
+        path
+    };
+    let one_provider = path(day, 1, Some(&shop.resources[0]));
+    let one_day = path(day, 1, None);
+    let seven_days = path(day, 7, None);
+    let month = path(day, 31, None);
+    let mut sizes = Vec::new();
+    for (label, p) in [
+        ("1 day, 1 provider", &one_provider),
+        ("1 day, 5 staff", &one_day),
+        ("7 days, 5 staff", &seven_days),
+        ("31 days, 5 staff", &month),
+    ] {
+        let (status, text) = caller.send_text("GET", p, None);
+        assert_eq!(status, 200, "{text}");
+        let body: Value = serde_json::from_str(&text).unwrap();
+        let slots: usize = body["days"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["slots"].as_array().unwrap().len())
+            .sum();
+        sizes.push((label, slots, text.len()));
+    }
+    let caller = &caller;
+    let get = |p: &str| {
+        let p = p.to_owned();
+        measure(clients, seconds, usize::MAX, move |_| {
+            caller.send_text("GET", &p, None).0 == 200
         })
     };
-    let small_history = availability();
+    let healthz = get("/healthz");
+    let provider_day = get(&one_provider);
+    let service_day = get(&one_day);
+    let small_history = get(&seven_days);
+    let service_month = get(&month);
 
     // Distinct slots far beyond the availability window: resource n % 5, on
     // the half-hour grid, from 30 days out. (A start that does not exist on a
     // DST day is skipped.)
-    let first_day = today + chrono::Duration::days(30);
+    let first_day = today + chrono::Duration::days(40);
     let booking = |n: usize| {
         let resource = &shop.resources[n % 5];
         let slot = n / 5;
@@ -369,30 +575,76 @@ fn main() {
         caller.send("POST", "/v1/bookings", Some(&body)).0 == 201
     };
     let bookings = measure(clients, seconds, 5 * 47 * 600, booking);
+    let busy_rss = server.peak_rss_mb();
+
+    let ceiling = if let DatabaseUrl::Postgres(url) = &url {
+        pgbench_ceiling(url, clients, seconds)
+    } else {
+        Some(sqlite_ceiling(&dir, seconds))
+    };
 
     grow_history(&pool, &shop, 1_000, history);
-    let large_history = availability();
+    let large_history = get(&seven_days);
+    let rss = server.peak_rss_mb();
 
-    println!("\n{backend}, {clients} clients, {seconds} s per run (latencies in ms)\n");
-    println!("| run | per second | p50 | p99 | requests | errors |");
-    println!("|---|---|---|---|---|---|");
-    println!(
-        "{}",
-        small_history.row("availability, 7 days, 5 resources, 1,000 past bookings")
+    let health = Some(("/healthz", healthz.per_second()));
+    println!("\n{backend}, {clients} clients, {seconds} s per run, one run (latencies in ms)\n");
+    println!("| run | per second | p50 | p99 | requests | errors | ceiling | ratio |");
+    println!("|---|---|---|---|---|---|---|---|");
+    row("`/healthz`", &healthz, None);
+    row("availability, 1 day, 1 provider", &provider_day, health);
+    row("availability, 1 day, 5 staff", &service_day, health);
+    row(
+        "availability, 7 days, 5 staff, 1,000 past bookings",
+        &small_history,
+        health,
     );
-    println!("{}", bookings.row("booking creation, distinct slots"));
+    row("availability, 31 days, 5 staff", &service_month, health);
+    let insert_name = if url.is_postgres() {
+        "pgbench single INSERT"
+    } else {
+        "SQLite INSERT loop"
+    };
+    row(
+        "booking creation, distinct slots",
+        &bookings,
+        ceiling.as_ref().map(|c| (insert_name, c.per_second)),
+    );
+    row(
+        &format!("availability, 7 days, 5 staff, {history} past bookings"),
+        &large_history,
+        health,
+    );
+    println!();
+    match &ceiling {
+        Some(c) => println!(
+            "{insert_name}: {:.0} per second ({})",
+            c.per_second, c.command
+        ),
+        None => println!("{insert_name}: not measured (pgbench missing or failed)"),
+    }
+    let cost = |m: &Measurement| 1.0 / m.per_second();
     println!(
-        "{}",
-        large_history.row(&format!(
-            "availability, 7 days, 5 resources, {history} past bookings"
-        ))
+        "7 days cost {:.2}× one day; 31 days {:.2}× (per request, same clients)",
+        cost(&small_history) / cost(&service_day),
+        cost(&service_month) / cost(&service_day)
     );
     let change = large_history.percentile(0.5).as_secs_f64()
         / small_history.percentile(0.5).as_secs_f64()
         - 1.0;
     println!(
-        "\navailability p50 change from 1,000 to {history} past bookings: {:+.1} %",
+        "availability p50 change from 1,000 to {history} past bookings: {:+.1} %",
         change * 100.0
     );
+    println!("server peak RSS: {busy_rss:.0} MB after bookings, {rss:.0} MB at the end");
+    println!("\n| answer | slots | bytes |\n|---|---|---|");
+    for (label, slots, bytes) in &sizes {
+        println!("| {label} | {slots} | {bytes} |");
+    }
+    let log_lines = std::fs::File::open(dir.join("server.log"))
+        .map(|f| BufReader::new(f).lines().count())
+        .unwrap_or(0);
+    println!("\nserver log: {log_lines} lines");
+    drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

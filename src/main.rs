@@ -209,6 +209,13 @@ fn token_keys(settings: &Settings) -> Result<TokenKeys, String> {
 
 fn serve(settings: Settings) -> Result<(), String> {
     telemetry::init_logging(settings.log_format_json);
+    let served = serve_logging(settings);
+    // Log lines are written by a thread of their own: let it finish.
+    telemetry::flush_logs();
+    served
+}
+
+fn serve_logging(settings: Settings) -> Result<(), String> {
     let pool = open_database(&settings)?;
     let keys = token_keys(&settings)?;
     if settings.demo {

@@ -13,6 +13,11 @@ use tracing::Instrument;
 
 /// Installs the global tracing subscriber (`RUST_LOG`-style filter via
 /// `SLOTWISE_LOG`, default `info`; JSON lines when asked for).
+///
+/// Lines are formatted on the thread that logs them and written to stderr by
+/// a thread of their own (see [`LogLines`]), so a request never waits on the
+/// terminal or a pipe, and bursts reach stderr in a few large writes instead
+/// of one `write` call each.
 pub fn init_logging(json: bool) {
     let filter: tracing_subscriber::filter::Targets = std::env::var("SLOTWISE_LOG")
         .ok()
@@ -25,7 +30,7 @@ pub fn init_logging(json: bool) {
             .with(
                 tracing_subscriber::fmt::layer()
                     .json()
-                    .with_writer(std::io::stderr),
+                    .with_writer(LogLines::global()),
             )
             .try_init()
     } else {
@@ -33,12 +38,121 @@ pub fn init_logging(json: bool) {
             .with(
                 tracing_subscriber::fmt::layer()
                     .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-                    .with_writer(std::io::stderr),
+                    .with_writer(LogLines::global()),
             )
             .try_init()
     };
     // A second init (tests build many apps in one process) is harmless.
     let _ = result;
+}
+
+/// What the log thread is handed: a formatted line, or a request to report
+/// once everything before it is written.
+enum LogItem {
+    Line(Vec<u8>),
+    Flushed(std::sync::mpsc::SyncSender<()>),
+}
+
+/// Lines waiting for the log thread, at most. A logger that outruns stderr
+/// for that long waits for it (backpressure) rather than dropping lines: a
+/// log line may be the only record of what happened.
+const LOG_QUEUE: usize = 16 * 1024;
+
+/// The writer behind every log line: hands each formatted line to one
+/// thread that writes them to stderr, batching what has queued up and
+/// flushing whenever the queue runs dry (so a quiet server's lines appear at
+/// once).
+#[derive(Clone)]
+pub struct LogLines {
+    queue: std::sync::mpsc::SyncSender<LogItem>,
+}
+
+impl LogLines {
+    fn global() -> Self {
+        static LINES: std::sync::OnceLock<LogLines> = std::sync::OnceLock::new();
+        LINES
+            .get_or_init(|| {
+                let (queue, lines) = std::sync::mpsc::sync_channel(LOG_QUEUE);
+                std::thread::Builder::new()
+                    .name("slotwise-log".into())
+                    .spawn(move || write_lines(lines))
+                    .expect("the log thread starts");
+                LogLines { queue }
+            })
+            .clone()
+    }
+}
+
+fn write_lines(lines: std::sync::mpsc::Receiver<LogItem>) {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr());
+    let mut waiting = Vec::new();
+    while let Ok(first) = lines.recv() {
+        let mut next = Some(first);
+        while let Some(item) = next {
+            match item {
+                LogItem::Line(line) => {
+                    let _ = out.write_all(&line);
+                }
+                LogItem::Flushed(done) => waiting.push(done),
+            }
+            next = lines.try_recv().ok();
+        }
+        let _ = out.flush();
+        for done in waiting.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}
+
+/// Waits (at most a second) until every line logged so far is on stderr:
+/// `serve` calls it on its way out.
+pub fn flush_logs() {
+    let (done, flushed) = std::sync::mpsc::sync_channel(1);
+    if LogLines::global()
+        .queue
+        .send(LogItem::Flushed(done))
+        .is_ok()
+    {
+        let _ = flushed.recv_timeout(std::time::Duration::from_secs(1));
+    }
+}
+
+/// One log line being formatted; handed to the log thread when dropped.
+pub struct LogLine<'a> {
+    line: Vec<u8>,
+    lines: &'a LogLines,
+}
+
+impl std::io::Write for LogLine<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.line.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for LogLine<'_> {
+    fn drop(&mut self) {
+        if !self.line.is_empty() {
+            let line = std::mem::take(&mut self.line);
+            let _ = self.lines.queue.send(LogItem::Line(line));
+        }
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogLines {
+    type Writer = LogLine<'a>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        LogLine {
+            line: Vec::with_capacity(256),
+            lines: self,
+        }
+    }
 }
 
 /// Upper bounds, in seconds, of the latency histogram buckets.

@@ -56,6 +56,62 @@ pub struct ConnectionManager {
     url: DatabaseUrl,
 }
 
+/// One writer at a time per SQLite file in this process.
+type WriterLock = std::sync::Arc<std::sync::Mutex<()>>;
+
+/// The writer lock of the SQLite file `lite` has open, the same for every
+/// connection and pool on that file in this process (tests open several).
+/// `None` for a private database (`:memory:`), which has no other writers.
+fn writer_lock(lite: &mut diesel::SqliteConnection) -> QueryResult<Option<WriterLock>> {
+    #[derive(QueryableByName)]
+    struct MainFile {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        file: String,
+    }
+    static LOCKS: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<String, WriterLock>>,
+    > = std::sync::OnceLock::new();
+    // SQLite names the file by its full path, whatever the URL said.
+    let main: MainFile =
+        diesel::sql_query("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .get_result(lite)?;
+    if main.file.is_empty() {
+        return Ok(None);
+    }
+    let mut locks = LOCKS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    Ok(Some(locks.entry(main.file).or_default().clone()))
+}
+
+thread_local! {
+    /// Set when a request found its connection dead; read by `has_broken`.
+    static FOUND_DEAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Turns off SQLite's memory statistics before the first connection opens:
+/// with them on, every allocation takes one process-wide mutex, which was a
+/// fifth of the CPU under load; nothing here reads them. A no-op (SQLite
+/// refuses) when SQLite was already initialised in this process.
+fn sqlite_without_memory_statistics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: `sqlite3_config` is called before any connection of this
+        // process is opened through this module; if SQLite is already
+        // initialised it returns SQLITE_MISUSE and changes nothing.
+        let code = unsafe {
+            libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS, 0i32)
+        };
+        if code != libsqlite3_sys::SQLITE_OK {
+            tracing::debug!(
+                code,
+                "SQLite memory statistics stay on (already initialised)"
+            );
+        }
+    });
+}
+
 /// When the pool holds no connection at all (each was found broken and none
 /// could be opened since: the database is down), a request waits only this
 /// long for one, so it answers 503 at once rather than after the full timeout.
@@ -63,6 +119,9 @@ const DOWN_CHECKOUT_TIMEOUT: Duration = Duration::from_millis(500);
 
 impl ConnectionManager {
     pub fn new(url: DatabaseUrl) -> Self {
+        if !url.is_postgres() {
+            sqlite_without_memory_statistics();
+        }
         Self { url }
     }
 }
@@ -106,6 +165,11 @@ impl ManageConnection for ConnectionManager {
     /// whose transaction manager gave up) must never serve a request: its
     /// writes would become savepoints of a transaction nobody commits. r2d2
     /// drops a connection that fails here and hands out another.
+    ///
+    /// No statement is sent: a `SELECT 1` on every checkout was a round trip
+    /// (PostgreSQL) or a prepare (SQLite) per request. A connection that died
+    /// meanwhile is found by the request that uses it, which answers 503, and
+    /// is closed on its way back (see [`blocking`]).
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
         if conn.is_broken() {
             tracing::error!("a pooled connection was found inside a transaction; discarding it");
@@ -113,16 +177,16 @@ impl ManageConnection for ConnectionManager {
                 "connection left inside a transaction".into(),
             ));
         }
-        conn.batch_execute("SELECT 1")
-            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
+        Ok(())
     }
 
     /// Run when a connection goes back to the pool: one returned while its
-    /// thread unwinds from a panic, or still inside a transaction (a failed
-    /// rollback, a panic caught further up), is closed instead, which also
-    /// rolls back whatever it held.
+    /// thread unwinds from a panic, one found dead by the request that used
+    /// it, or one still inside a transaction (a failed rollback, a panic
+    /// caught further up), is closed instead, which also rolls back whatever
+    /// it held.
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        if std::thread::panicking() {
+        if std::thread::panicking() || FOUND_DEAD.with(|dead| dead.replace(false)) {
             return true;
         }
         let broken = conn.is_broken();
@@ -147,13 +211,23 @@ where
     actix_web::web::block(move || {
         span.in_scope(|| {
             let mut conn = checkout(&pool)?;
-            match std::panic::catch_unwind(AssertUnwindSafe(|| work(&mut conn))) {
+            let result = match std::panic::catch_unwind(AssertUnwindSafe(|| work(&mut conn))) {
                 Ok(result) => result,
                 Err(panic) => Err(AppError::internal(format!(
                     "database work panicked: {}",
                     panic_message(panic.as_ref())
                 ))),
+            };
+            // A 503 may mean this connection is dead (the database restarted):
+            // then it must not go back to the pool, or every request that
+            // draws it fails too. Only failures pay for the probe.
+            if matches!(&result, Err(error) if error.code() == "unavailable")
+                && conn.batch_execute("SELECT 1").is_err()
+            {
+                FOUND_DEAD.with(|dead| dead.set(true));
             }
+            drop(conn);
+            result
         })
     })
     .await?
@@ -258,6 +332,18 @@ where
         );
         return Err(diesel::result::Error::AlreadyInTransaction.into());
     }
+    // SQLite: this process's writers queue on a lock here, woken the moment
+    // the one before them commits, rather than in `BEGIN IMMEDIATE`'s busy
+    // handler, which sleeps in growing steps (up to 100 ms) while the CPU
+    // idles. The busy timeout still covers writers in other processes.
+    let writer = match conn {
+        DbConnection::Sqlite(lite) => writer_lock(lite)?,
+        DbConnection::Postgresql(_) => None,
+    };
+    let _turn = writer.as_ref().map(|lock| {
+        lock.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    });
     match conn {
         DbConnection::Sqlite(lite) => {
             AnsiTransactionManager::begin_transaction_sql(lite, "BEGIN IMMEDIATE")?

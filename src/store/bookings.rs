@@ -1,9 +1,10 @@
 //! Bookings: the write path that never double-books, the lifecycle, history,
 //! and the lookups staff and customers use.
 //!
-//! Every write is one transaction (see [`with_retries`]): lock the resources
-//! that can deliver the service (PostgreSQL: `SELECT … FOR UPDATE` in id order;
-//! SQLite: the transaction is `BEGIN IMMEDIATE`), settle lapsed holds, check
+//! Every write is one transaction (see [`with_retries`]): find or create the
+//! customer, lock the resources that can deliver the service (PostgreSQL:
+//! `SELECT … FOR UPDATE` in id order; SQLite: the transaction is `BEGIN
+//! IMMEDIATE`, one writer of the process at a time), settle lapsed holds, check
 //! the slot against hours, occupants and capacity, then write the booking, its
 //! allocations, its history entry and its event together.
 
@@ -280,10 +281,16 @@ pub fn create_in(
             SlotSource::Direct { start, wanted } => (*start, wanted.clone(), None),
         };
         let involved = ctx.involved_resources(&wanted);
+        // What does not depend on the slot is settled before the locks are
+        // taken: other bookings for these resources wait on them until this
+        // one commits, so they cover as few statements as possible. (A
+        // refusal further down still rolls the customer back with the rest.)
+        let customer = resolve_customer(conn, &business, &request.customer, actor, at)?;
+        let booking_id = crate::ids::new_id("bkg");
+        let reference = new_reference();
         lock_resources(conn, &involved)?;
         calendar::ensure_not_paused_now(conn, ctx, &wanted, now)?;
         holds::expire_lapsed(conn, &involved, now)?;
-        let booking_id = crate::ids::new_id("bkg");
         if let Some(hold_id) = hold_id {
             // Re-read under the lock: the hold may have lapsed or been used meanwhile.
             let hold = holds::find(conn, Some(&business), hold_id)?;
@@ -308,14 +315,13 @@ pub fn create_in(
             )?;
         }
         let slot = calendar::check_slot(conn, ctx, start, &wanted, now, Except::default())?;
-        let customer = resolve_customer(conn, &business, &request.customer, actor, at)?;
         let booking = Booking {
             id: booking_id,
             business_id: business.clone(),
             service_id: ctx.service.row.id.clone(),
             location_id: ctx.location.id.clone(),
             customer_id: customer.id.clone(),
-            reference: new_reference(),
+            reference,
             starts_at: slot.start.naive_utc(),
             ends_at: slot.end.naive_utc(),
             resource_ids: slot.resource_ids.join(","),

@@ -5,9 +5,9 @@
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::locations::{self, Location};
+use super::locations::Location;
 use super::resources::{HoursRow, Resource, TimeOff};
-use super::services::{self, Service};
+use super::services::{self, RequirementRow, Service, ServiceRow};
 use crate::db::DbConnection;
 use crate::domain::availability::{self, Busy, Occupant, ResourceCalendar, ServiceSpec, Window};
 use crate::domain::catalog::{channels_from_text, parse_time_zone};
@@ -15,7 +15,10 @@ use crate::domain::hours::{Weekday, WeeklyInterval};
 use crate::domain::pauses::in_force;
 use crate::domain::policy::Policy;
 use crate::error::AppError;
-use crate::schema::{allocations, location_closures, resource_hours, resource_time_off, resources};
+use crate::schema::{
+    allocations, location_closures, locations, resource_hours, resource_time_off, resources,
+    service_requirements, services as service_rows,
+};
 
 /// Occupied windows are at most a day of service plus half a day of buffer on
 /// each side (the catalog's limits), so an occupant overlapping `[from, to)`
@@ -152,102 +155,132 @@ impl ServiceContext {
     }
 }
 
-/// When a pause began, why, and when it ends.
-type PauseColumns = (Option<NaiveDateTime>, Option<String>, Option<NaiveDateTime>);
-
-/// The pause rules of [`ServiceContext::ensure_not_paused`] on what the
-/// database says now, not when `ctx` was loaded: called by writers once they
-/// hold their resources' locks, which a pause takes too, so a pause that
-/// committed while a booking was on its way is seen, and one that comes
-/// after waits for the booking (and counts it as affected).
+/// The rules of [`ServiceContext::ensure_not_paused`] on what the database
+/// says now, not when `ctx` was loaded: called by writers once they hold
+/// their resources' locks, which a pause takes too, so a pause that committed
+/// while a booking was on its way is seen, and one that comes after waits for
+/// the booking (and counts it as affected). One statement: the same one that
+/// loads the context.
 pub fn ensure_not_paused_now(
     conn: &mut DbConnection,
     ctx: &ServiceContext,
     wanted: &[String],
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    use crate::schema::{locations as location_rows, services as service_rows};
+    let now_loaded = load_context(conn, &ctx.service.row.id)?;
     let mut fresh = ctx.clone();
-    let (paused_at, reason, until) = service_rows::table
-        .filter(service_rows::id.eq(&ctx.service.row.id))
-        .select((
-            service_rows::paused_at,
-            service_rows::pause_reason,
-            service_rows::paused_until,
-        ))
-        .first::<PauseColumns>(conn)?;
+    let service = &mut fresh.service.row;
+    let current = &now_loaded.service.row;
     (
-        fresh.service.row.paused_at,
-        fresh.service.row.pause_reason,
-        fresh.service.row.paused_until,
-    ) = (paused_at, reason, until);
-    let (paused_at, reason, until) = location_rows::table
-        .filter(location_rows::id.eq(&ctx.location.id))
-        .select((
-            location_rows::paused_at,
-            location_rows::pause_reason,
-            location_rows::paused_until,
-        ))
-        .first::<PauseColumns>(conn)?;
+        service.paused_at,
+        service.pause_reason,
+        service.paused_until,
+    ) = (
+        current.paused_at,
+        current.pause_reason.clone(),
+        current.paused_until,
+    );
+    let location = &mut fresh.location;
     (
-        fresh.location.paused_at,
-        fresh.location.pause_reason,
-        fresh.location.paused_until,
-    ) = (paused_at, reason, until);
-    let ids = ctx.resource_ids();
-    let paused: Vec<(String, PauseColumns)> = resources::table
-        .filter(resources::id.eq_any(&ids))
-        .select((
-            resources::id,
-            (
-                resources::paused_at,
-                resources::pause_reason,
-                resources::paused_until,
-            ),
-        ))
-        .load(conn)?;
-    for (id, (paused_at, reason, until)) in paused {
-        if let Some(r) = fresh.resources.iter_mut().find(|r| r.id == id) {
-            (r.paused_at, r.pause_reason, r.paused_until) = (paused_at, reason, until);
+        location.paused_at,
+        location.pause_reason,
+        location.paused_until,
+    ) = (
+        now_loaded.location.paused_at,
+        now_loaded.location.pause_reason.clone(),
+        now_loaded.location.paused_until,
+    );
+    for r in &mut fresh.resources {
+        if let Some(current) = now_loaded.resources.iter().find(|c| c.id == r.id) {
+            (r.paused_at, r.pause_reason, r.paused_until) = (
+                current.paused_at,
+                current.pause_reason.clone(),
+                current.paused_until,
+            );
         }
     }
     fresh.forget_lapsed_pauses(now);
     fresh.ensure_not_paused(wanted)
 }
 
+/// One row of the context query: the service and its location on every row,
+/// then one requirement and the resource it names (none for a service
+/// without requirements).
+type ContextRow = (
+    ServiceRow,
+    Location,
+    Option<RequirementRow>,
+    Option<Resource>,
+);
+
 /// Loads a service and what delivers it. `business` scopes the lookup; `None`
 /// (an anonymous widget visitor) finds the service by its id alone.
+///
+/// Availability asks this on every request, so it is one statement whose SQL
+/// never changes (no bound `LIMIT`, no `IN` list): both databases keep it
+/// prepared, and there is no cache to go stale when the catalog changes in
+/// this process or another one.
 pub fn service_context(
     conn: &mut DbConnection,
     business: Option<&str>,
     service_id: &str,
 ) -> Result<ServiceContext, AppError> {
-    let service = match business {
-        Some(business) => services::find(conn, business, service_id)?,
-        None => services::find_anywhere(conn, service_id)?,
-    };
-    if service.row.archived_at.is_some() {
+    let ctx = load_context(conn, service_id)?;
+    if business.is_some_and(|b| b != ctx.business_id()) || ctx.service.row.archived_at.is_some() {
         return Err(AppError::not_found("service"));
     }
-    let business = service.row.business_id.clone();
-    let location = locations::find(conn, &business, &service.row.location_id)?;
-    let tz = parse_time_zone(&location.timezone).map_err(AppError::internal)?;
-    let ids: Vec<String> = service.requirements.iter().flatten().cloned().collect();
-    let resources = resources::table
-        .filter(resources::business_id.eq(&business))
-        .filter(resources::id.eq_any(&ids))
-        .filter(resources::archived_at.is_null())
-        .select(Resource::as_select())
-        .order(resources::id.asc())
-        .load(conn)?;
-    let mut ctx = ServiceContext {
-        service,
-        location,
-        tz,
-        resources,
-    };
+    let mut ctx = ctx;
     ctx.forget_lapsed_pauses(Utc::now());
     Ok(ctx)
+}
+
+/// [`service_context`] as stored, pauses and archive marks untouched.
+fn load_context(conn: &mut DbConnection, service_id: &str) -> Result<ServiceContext, AppError> {
+    let rows: Vec<ContextRow> = service_rows::table
+        .inner_join(locations::table)
+        .left_join(service_requirements::table.left_join(resources::table))
+        .filter(service_rows::id.eq(service_id))
+        .select((
+            ServiceRow::as_select(),
+            Location::as_select(),
+            Option::<RequirementRow>::as_select(),
+            Option::<Resource>::as_select(),
+        ))
+        .order((
+            service_requirements::group_no.asc(),
+            service_requirements::resource_id.asc(),
+        ))
+        .load(conn)?;
+    let Some((service, location, _, _)) = rows.first().cloned() else {
+        return Err(AppError::not_found("service"));
+    };
+    if location.business_id != service.business_id {
+        return Err(AppError::not_found("location"));
+    }
+    let tz = parse_time_zone(&location.timezone).map_err(AppError::internal)?;
+    let mut requirements = Vec::new();
+    let mut delivering: Vec<Resource> = Vec::new();
+    for (_, _, requirement, resource) in rows {
+        if let Some(requirement) = requirement {
+            requirements.push(requirement);
+        }
+        if let Some(resource) = resource {
+            if resource.archived_at.is_none() && resource.business_id == service.business_id {
+                delivering.push(resource);
+            }
+        }
+    }
+    delivering.sort_by(|a, b| a.id.cmp(&b.id));
+    delivering.dedup_by(|a, b| a.id == b.id);
+    Ok(ServiceContext {
+        service: Service {
+            row: service,
+            requirements: services::group_requirements(requirements),
+        },
+        location,
+        tz,
+        resources: delivering,
+    })
 }
 
 /// Occupants to leave out of the calendar: the booking being moved, or the
@@ -274,6 +307,11 @@ fn utc(t: NaiveDateTime) -> DateTime<Utc> {
 
 /// The calendars of `ctx`'s resources for slots starting in `[from, to)`:
 /// weekly hours, time off, and what live bookings and unexpired holds occupy.
+///
+/// The resources are named by a subquery on the service's requirements
+/// rather than an `IN` list, and the exceptions are always bound (`''`
+/// stands for none), so the three statements keep the same SQL on every
+/// request and stay prepared.
 pub fn calendars(
     conn: &mut DbConnection,
     ctx: &ServiceContext,
@@ -282,7 +320,71 @@ pub fn calendars(
     now: DateTime<Utc>,
     except: Except<'_>,
 ) -> Result<Vec<ResourceCalendar>, AppError> {
-    calendars_of(conn, &ctx.resources, from, to, now, except)
+    let delivering = || {
+        service_requirements::table
+            .filter(service_requirements::service_id.eq(&ctx.service.row.id))
+            .select(service_requirements::resource_id)
+    };
+    let (lo, hi) = scan_bounds(from, to);
+    let hours: Vec<HoursRow> = resource_hours::table
+        .filter(resource_hours::resource_id.eq_any(delivering()))
+        .select(HoursRow::as_select())
+        .load(conn)?;
+    let time_off: Vec<TimeOff> = resource_time_off::table
+        .filter(resource_time_off::resource_id.eq_any(delivering()))
+        .filter(resource_time_off::ends_at.gt(lo))
+        .filter(resource_time_off::starts_at.lt(hi))
+        .select(TimeOff::as_select())
+        .load(conn)?;
+    let occupied: Vec<Occupancy> = allocations::table
+        .filter(allocations::resource_id.eq_any(delivering()))
+        .filter(allocations::active.eq(true))
+        .filter(allocations::starts_at.ge(lo - LONGEST_OCCUPANCY))
+        .filter(allocations::starts_at.lt(hi))
+        .filter(allocations::ends_at.gt(lo))
+        .filter(
+            allocations::expires_at
+                .is_null()
+                .or(allocations::expires_at.gt(now.naive_utc())),
+        )
+        .filter(
+            allocations::booking_id
+                .is_null()
+                .or(allocations::booking_id.ne(except.booking_id.unwrap_or(""))),
+        )
+        .filter(
+            allocations::hold_id
+                .is_null()
+                .or(allocations::hold_id.ne(except.hold_id.unwrap_or(""))),
+        )
+        .select(OCCUPANCY)
+        .load(conn)?;
+    Ok(assemble(&ctx.resources, &hours, &time_off, &occupied))
+}
+
+/// What an occupant's row says about the time it takes.
+const OCCUPANCY: (
+    allocations::resource_id,
+    allocations::service_id,
+    allocations::session_start,
+    allocations::starts_at,
+    allocations::ends_at,
+    allocations::seat,
+) = (
+    allocations::resource_id,
+    allocations::service_id,
+    allocations::session_start,
+    allocations::starts_at,
+    allocations::ends_at,
+    allocations::seat,
+);
+
+/// A day either side covers slots whose local day straddles the window.
+fn scan_bounds(from: DateTime<Utc>, to: DateTime<Utc>) -> (NaiveDateTime, NaiveDateTime) {
+    (
+        (from - Duration::days(1)).naive_utc(),
+        (to + Duration::days(1)).naive_utc(),
+    )
 }
 
 /// [`calendars`] of any resources (the walk-in board plans a whole location).
@@ -295,9 +397,7 @@ pub fn calendars_of(
     except: Except<'_>,
 ) -> Result<Vec<ResourceCalendar>, AppError> {
     let ids: Vec<String> = resources.iter().map(|r| r.id.clone()).collect();
-    // A day either side covers slots whose local day straddles the window.
-    let lo = (from - Duration::days(1)).naive_utc();
-    let hi = (to + Duration::days(1)).naive_utc();
+    let (lo, hi) = scan_bounds(from, to);
     let hours: Vec<HoursRow> = resource_hours::table
         .filter(resource_hours::resource_id.eq_any(&ids))
         .select(HoursRow::as_select())
@@ -308,7 +408,7 @@ pub fn calendars_of(
         .filter(resource_time_off::starts_at.lt(hi))
         .select(TimeOff::as_select())
         .load(conn)?;
-    let mut occupied = allocations::table
+    let occupied: Vec<Occupancy> = allocations::table
         .filter(allocations::resource_id.eq_any(&ids))
         .filter(allocations::active.eq(true))
         .filter(allocations::starts_at.ge(lo - LONGEST_OCCUPANCY))
@@ -319,31 +419,29 @@ pub fn calendars_of(
                 .is_null()
                 .or(allocations::expires_at.gt(now.naive_utc())),
         )
-        .select((
-            allocations::resource_id,
-            allocations::service_id,
-            allocations::session_start,
-            allocations::starts_at,
-            allocations::ends_at,
-            allocations::seat,
-        ))
-        .into_boxed();
-    if let Some(booking_id) = except.booking_id {
-        occupied = occupied.filter(
+        .filter(
             allocations::booking_id
-                .ne(booking_id.to_owned())
-                .or(allocations::booking_id.is_null()),
-        );
-    }
-    if let Some(hold_id) = except.hold_id {
-        occupied = occupied.filter(
+                .is_null()
+                .or(allocations::booking_id.ne(except.booking_id.unwrap_or(""))),
+        )
+        .filter(
             allocations::hold_id
-                .ne(hold_id.to_owned())
-                .or(allocations::hold_id.is_null()),
-        );
-    }
-    let occupied: Vec<Occupancy> = occupied.load(conn)?;
-    Ok(resources
+                .is_null()
+                .or(allocations::hold_id.ne(except.hold_id.unwrap_or(""))),
+        )
+        .select(OCCUPANCY)
+        .load(conn)?;
+    Ok(assemble(resources, &hours, &time_off, &occupied))
+}
+
+/// Each resource's calendar from the rows loaded for all of them.
+fn assemble(
+    resources: &[Resource],
+    hours: &[HoursRow],
+    time_off: &[TimeOff],
+    occupied: &[Occupancy],
+) -> Vec<ResourceCalendar> {
+    resources
         .iter()
         .map(|resource| ResourceCalendar {
             id: resource.id.clone(),
@@ -382,7 +480,7 @@ pub fn calendars_of(
                 })
                 .collect(),
         })
-        .collect())
+        .collect()
 }
 
 /// The engine's window for `ctx` over `[from, to)`, with the location's closures.

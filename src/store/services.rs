@@ -111,7 +111,7 @@ fn insert_requirements(
     Ok(())
 }
 
-fn group_requirements(rows: Vec<RequirementRow>) -> Vec<Vec<String>> {
+pub(crate) fn group_requirements(rows: Vec<RequirementRow>) -> Vec<Vec<String>> {
     let mut groups: Vec<Vec<String>> = Vec::new();
     for row in rows {
         let index = row.group_no as usize;

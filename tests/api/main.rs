@@ -12,6 +12,7 @@ mod customers;
 mod durability;
 mod feedback;
 mod foundation;
+mod freshness;
 mod hardening;
 mod idempotency;
 mod layers;
