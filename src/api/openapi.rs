@@ -16,7 +16,11 @@ use crate::error;
     info(
         title = "slotwise",
         description = "One booking API for every channel: the online widget, phone agents, the walk-in desk and partner apps. Errors are RFC 9457 problem details with a stable `code`.",
-        license(name = "Apache-2.0")
+        license(name = "Apache-2.0"),
+        contact(name = "slotwise maintainers")
+    ),
+    servers(
+        (url = "http://127.0.0.1:8080", description = "A local `slotwise serve` (its default bind address)"),
     ),
     paths(
         health::healthz,
@@ -133,9 +137,18 @@ use crate::error;
             error::Conflict,
             error::Gone,
             error::TooManyRequests,
+            error::PayloadTooLarge,
+            error::UnsupportedMediaType,
+            error::InternalError,
+            error::Unavailable,
         )
     ),
-    modifiers(&BearerAuth, &IdempotencyDocs),
+    modifiers(
+        &BearerAuth,
+        &IdempotencyDocs,
+        &CommonResponses,
+        &ListItemsByReference
+    ),
     tags(
         (name = "online", description = "What strangers may see: a business's public profile by its slug"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
@@ -166,6 +179,89 @@ impl Modify for BearerAuth {
             "client_basic",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
         );
+    }
+}
+
+/// The answers any operation may give whatever its handler does, declared once
+/// here so no handler can forget them: the edge refuses bodies over 256 KiB (413)
+/// and bodies in another media type (415), the rate limits answer every `/v1`
+/// route (429), a lost database is 503, and anything unexpected is 500.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{path::Operation, Ref, RefOr};
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations: [Option<&mut Operation>; 5] = [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.patch.as_mut(),
+                item.delete.as_mut(),
+            ];
+            for operation in operations.into_iter().flatten() {
+                let mut common = vec![("500", "InternalError")];
+                if path.starts_with("/v1/") || path == "/readyz" {
+                    common.push(("503", "Unavailable"));
+                }
+                if path.starts_with("/v1/") {
+                    common.push(("429", "TooManyRequests"));
+                }
+                if operation.request_body.is_some() {
+                    common.push(("413", "PayloadTooLarge"));
+                    common.push(("415", "UnsupportedMediaType"));
+                }
+                // A control character in a path or query value is refused before any handler runs.
+                if operation.request_body.is_some()
+                    || operation.parameters.as_ref().is_some_and(|p| !p.is_empty())
+                {
+                    common.push(("400", "BadRequest"));
+                }
+                for (status, component) in common {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| RefOr::Ref(Ref::from_response_name(component)));
+                }
+            }
+        }
+    }
+}
+
+/// utoipa 5 inlines a generic's type parameter, so each `Page_X` would carry its
+/// own copy of `X` and a generated client one class per list
+/// (`ListServicesResponse200DataItem`). Every page's `data.items` refers to the
+/// component `X` instead, which is registered from the inlined copy when no
+/// other operation registered it.
+struct ListItemsByReference;
+
+impl Modify for ListItemsByReference {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{ArrayItems, Schema};
+        use utoipa::openapi::{Ref, RefOr};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let pages: Vec<String> = components
+            .schemas
+            .keys()
+            .filter(|name| name.starts_with("Page_"))
+            .cloned()
+            .collect();
+        for page in pages {
+            let item = page.trim_start_matches("Page_").to_owned();
+            let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(&page) else {
+                continue;
+            };
+            let Some(RefOr::T(Schema::Array(data))) = object.properties.get_mut("data") else {
+                continue;
+            };
+            let reference =
+                ArrayItems::RefOrSchema(Box::new(RefOr::Ref(Ref::from_schema_name(&item))));
+            if let ArrayItems::RefOrSchema(inlined) = std::mem::replace(&mut data.items, reference)
+            {
+                components.schemas.entry(item).or_insert(*inlined);
+            }
+        }
     }
 }
 
