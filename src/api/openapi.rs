@@ -147,7 +147,8 @@ use crate::error;
         &BearerAuth,
         &IdempotencyDocs,
         &CommonResponses,
-        &ListItemsByReference
+        &ListItemsByReference,
+        &Descriptions
     ),
     tags(
         (name = "online", description = "What strangers may see: a business's public profile by its slug"),
@@ -265,6 +266,61 @@ impl Modify for ListItemsByReference {
     }
 }
 
+/// A handler's doc comment becomes its operation's summary; a summary is meant
+/// to be a short title and the description the full text, and generated
+/// clients put the description into their docstrings. Each operation keeps its
+/// first sentence as the summary and gets the whole comment as its description.
+struct Descriptions;
+
+impl Modify for Descriptions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.patch.as_mut(),
+                item.delete.as_mut(),
+            ];
+            for operation in operations.into_iter().flatten() {
+                if operation
+                    .description
+                    .as_deref()
+                    .is_some_and(|d| !d.trim().is_empty())
+                {
+                    if let Some(summary) = operation.summary.as_mut() {
+                        *summary = summary.trim_end_matches('.').to_owned();
+                    }
+                    continue;
+                }
+                let Some(text) = operation.summary.take() else {
+                    continue;
+                };
+                let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                operation.summary = Some(first_sentence(&text));
+                operation.description = Some(text);
+            }
+        }
+    }
+}
+
+/// The text up to the first full stop that ends a sentence (not one inside
+/// `e.g.`, a code span or a number), without that stop.
+fn first_sentence(text: &str) -> String {
+    let mut in_code = false;
+    let chars: Vec<char> = text.chars().collect();
+    for (i, c) in chars.iter().enumerate() {
+        match c {
+            '`' => in_code = !in_code,
+            '.' | ':' if !in_code && chars.get(i + 1).is_none_or(|n| *n == ' ') => {
+                return chars[..i].iter().collect();
+            }
+            _ => {}
+        }
+    }
+    text.trim_end_matches('.').to_owned()
+}
+
 impl ApiDoc {
     /// The document as pretty JSON with a trailing newline, exactly as committed.
     pub fn json() -> String {
@@ -278,6 +334,20 @@ impl ApiDoc {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_summary_is_the_first_sentence_of_the_description() {
+        use super::first_sentence;
+        assert_eq!(first_sentence("Get one booking."), "Get one booking");
+        assert_eq!(
+            first_sentence("Find customers: by phone or email. Or by `q`."),
+            "Find customers"
+        );
+        assert_eq!(
+            first_sentence("Change a booking's notes (`a.b` kept). Send `If-Match`."),
+            "Change a booking's notes (`a.b` kept)"
+        );
+    }
+
     #[test]
     fn the_committed_openapi_document_matches_the_code() {
         let committed =
