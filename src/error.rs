@@ -94,12 +94,45 @@ pub struct Conflict(#[allow(dead_code)] Problem);
 #[response(description = "Gone", content_type = "application/problem+json")]
 pub struct Gone(#[allow(dead_code)] Problem);
 
+/// A stranger's or a partner client's request budget is spent.
 #[derive(ToResponse)]
 #[response(
     description = "Too many requests (`rate_limited`, with `Retry-After`)",
     content_type = "application/problem+json"
 )]
 pub struct TooManyRequests(#[allow(dead_code)] Problem);
+
+/// The body is larger than the 256 KiB a request may carry.
+#[derive(ToResponse)]
+#[response(
+    description = "Payload too large (`payload_too_large`: the body is over 256 KiB)",
+    content_type = "application/problem+json"
+)]
+pub struct PayloadTooLarge(#[allow(dead_code)] Problem);
+
+/// The body is not in the media type the operation reads.
+#[derive(ToResponse)]
+#[response(
+    description = "Unsupported media type (`unsupported_media_type`: send the body as the operation's request content type)",
+    content_type = "application/problem+json"
+)]
+pub struct UnsupportedMediaType(#[allow(dead_code)] Problem);
+
+/// Something unexpected failed; the cause is logged, never sent, and nothing was written.
+#[derive(ToResponse)]
+#[response(
+    description = "Internal error (`internal_error`: the cause is logged, not sent; nothing was written)",
+    content_type = "application/problem+json"
+)]
+pub struct InternalError(#[allow(dead_code)] Problem);
+
+/// The database cannot be reached right now; nothing was done.
+#[derive(ToResponse)]
+#[response(
+    description = "Unavailable (`unavailable`, with `Retry-After: 1`: the database did not answer and nothing was done; send the request again)",
+    content_type = "application/problem+json"
+)]
+pub struct Unavailable(#[allow(dead_code)] Problem);
 
 #[derive(Debug, Clone)]
 pub struct AppError {

@@ -16,9 +16,10 @@ use super::availability::{local_text, parse_bound, utc_text};
 use super::caller::{caller, optional_body, Caller};
 use super::idempotency::KeyInHand;
 use super::{blocking, if_match, page_response, versioned, PageQuery};
+use crate::config::NotifySettings;
 use crate::db::{DbConnection, DbPool};
 use crate::domain::catalog::{parse_time_zone, Channel};
-use crate::domain::ics::{self, CalendarEntry};
+use crate::domain::ics::{self, CalendarEntry, Organizer};
 use crate::domain::lifecycle::{BookingStatus, Step};
 use crate::domain::policy::Override;
 use crate::domain::reference::normalise_reference;
@@ -69,6 +70,7 @@ pub const NO_SHOW_GRACE_MINUTES: i64 = 15;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerDetails {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
@@ -82,8 +84,9 @@ impl CustomerDetails {
     pub fn read(&self, errors: &mut FieldErrors) -> CustomerRef {
         let name = self.name.trim();
         errors.check(!name.is_empty(), "customer.name", "must not be empty");
+        // The limit counts the text as sent, as the schema's `maxLength` does.
         errors.check(
-            name.chars().count() <= 200,
+            self.name.chars().count() <= 200,
             "customer.name",
             "must be at most 200 characters",
         );
@@ -474,7 +477,7 @@ fn may_see(caller: &Caller, booking: &Booking) -> Result<(), AppError> {
     get, path = "/v1/bookings", tag = "bookings",
     params(PageQuery, BookingQuery),
     responses(
-        (status = 200, body = inline(super::Page<BookingView>), headers(("Link" = String, description = "rel=\"next\" page"))),
+        (status = 200, body = super::Page<BookingView>, headers(("Link" = String, description = "rel=\"next\" page"))),
         (status = 400, response = crate::error::BadRequest),
         (status = 401, response = crate::error::Unauthenticated),
         (status = 403, response = crate::error::Forbidden),
@@ -612,6 +615,7 @@ pub async fn get_booking_by_reference(
 #[serde(deny_unknown_fields)]
 pub struct UpdateBooking {
     /// Free-text notes; `null` clears them.
+    #[schema(max_length = 2000)]
     pub notes: Option<String>,
 }
 
@@ -642,11 +646,8 @@ pub async fn update_booking(
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::STAFF)?;
     let expected = if_match(req.headers())?;
-    let notes = body
-        .into_inner()
-        .notes
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty());
+    let notes = body.into_inner().notes;
+    // Counted as sent, as the OpenAPI `maxLength` counts it.
     if notes.as_ref().is_some_and(|n| n.chars().count() > 2000) {
         return Err(AppError::invalid_field(
             "notes",
@@ -654,6 +655,7 @@ pub async fn update_booking(
         ));
     }
     let business = principal.business_id.clone();
+    let notes = notes.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     let caller = Caller(Some(principal));
     let view = blocking(&pool, move |conn| {
         let booking = store::bookings::update_notes(
@@ -672,6 +674,12 @@ pub async fn update_booking(
 }
 
 /// The booking as an iCalendar (RFC 5545) file.
+///
+/// One `VEVENT` with the business as `ORGANIZER`, `METHOD:PUBLISH` while the
+/// booking stands and `METHOD:CANCEL` once it is cancelled, the method repeated
+/// in the `Content-Type` (`text/calendar; charset=utf-8; method=…`). `SEQUENCE`
+/// counts the reschedules and the cancellation, so a calendar app replaces its
+/// copy only when the time or the status changed (a notes edit keeps it).
 #[utoipa::path(
     get, path = "/v1/bookings/{id}/ics", tag = "bookings",
     params(("id" = String, Path, description = "Booking id")),
@@ -686,22 +694,34 @@ pub async fn update_booking(
 pub async fn get_booking_ics(
     principal: Principal,
     pool: web::Data<DbPool>,
+    notify: web::Data<NotifySettings>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let business = principal.business_id.clone();
     let caller = Caller(Some(principal));
-    let (text, reference) = blocking(&pool, move |conn| {
+    let sender = sender_address(&notify.email_from);
+    let (text, content_type, reference) = blocking(&pool, move |conn| {
         let booking = store::bookings::find(conn, &business, &id, None)?;
         may_see(&caller, &booking)?;
         let service = store::services::find(conn, &business, &booking.service_id)?;
         let location = store::locations::find(conn, &business, &booking.location_id)?;
+        let organizer_name = store::businesses::find(conn, &business)?
+            .map(|b| b.name)
+            .unwrap_or_else(|| location.name.clone());
+        let sequence = store::bookings::calendar_sequence(conn, &business, &booking.id)?;
         let place = match &location.address {
             Some(address) => format!("{}, {}", location.name, address),
             None => location.name.clone(),
         };
-        let text = ics::render(&CalendarEntry {
+        let entry = CalendarEntry {
             uid: &format!("{}@slotwise", booking.id),
-            sequence: booking.version - 1,
+            sequence,
+            // The business organises the visit; replies go where its location
+            // takes email, else to the address customer email comes from.
+            organizer: Organizer {
+                name: &organizer_name,
+                email: location.email.as_deref().unwrap_or(&sender),
+            },
             stamp: booking.updated_at.and_utc(),
             start: booking.starts_at.and_utc(),
             end: booking.ends_at.and_utc(),
@@ -709,17 +729,29 @@ pub async fn get_booking_ics(
             location: Some(&place),
             description: &format!("Booking reference {}", booking.reference),
             cancelled: booking.status() == BookingStatus::Cancelled,
-        });
-        Ok((text, booking.reference))
+        };
+        Ok((
+            ics::render(&entry),
+            ics::content_type(&entry),
+            booking.reference,
+        ))
     })
     .await?;
     Ok(HttpResponse::Ok()
-        .content_type("text/calendar; charset=utf-8")
+        .content_type(content_type)
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"booking-{reference}.ics\""),
         ))
         .body(text))
+}
+
+/// The bare address of `SLOTWISE_EMAIL_FROM` (`name <address>` or just the address).
+fn sender_address(from: &str) -> String {
+    match (from.find('<'), from.rfind('>')) {
+        (Some(open), Some(close)) if open < close => from[open + 1..close].trim().to_owned(),
+        _ => from.trim().to_owned(),
+    }
 }
 
 /// A staff override recorded with a change.
@@ -895,6 +927,7 @@ pub async fn reschedule_booking(
 #[serde(deny_unknown_fields)]
 pub struct StepBody {
     /// Why (kept with a cancellation and in the history).
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
     #[serde(rename = "override")]
     pub override_rules: Option<Override>,
@@ -911,15 +944,21 @@ async fn apply_step(
     let business = principal.business_id.clone();
     let caller = Caller(Some(principal));
     may_change(&caller, step)?;
-    let expected = if_match(req.headers())?;
+    // The body is read before `If-Match` is compared: a malformed request is
+    // 400/422 whatever version it names.
     let body: StepBody = optional_body(&body)?;
+    let expected = if_match(req.headers())?;
     let reason = body
         .reason
         .as_deref()
         .map(str::trim)
         .filter(|r| !r.is_empty())
         .map(str::to_owned);
-    if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
+    if body
+        .reason
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > 500)
+    {
         return Err(AppError::invalid_field(
             "reason",
             "must be at most 500 characters",

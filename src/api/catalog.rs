@@ -52,9 +52,10 @@ pub struct ArchivedFilter {
 /// A required display name: trimmed, 1 to 200 characters.
 pub fn check_name(errors: &mut FieldErrors, field: &str, name: &str) -> String {
     let trimmed = name.trim();
+    // Counted as sent, as the OpenAPI `maxLength` counts it.
     if trimmed.is_empty() {
         errors.add(field, "must not be empty");
-    } else if trimmed.chars().count() > 200 {
+    } else if name.chars().count() > 200 {
         errors.add(field, "must be at most 200 characters");
     }
     trimmed.to_owned()
@@ -67,10 +68,12 @@ pub fn check_optional_text(
     text: Option<String>,
     max: usize,
 ) -> Option<String> {
+    // Counted as sent, as the OpenAPI `maxLength` counts it.
+    let too_long = text.as_ref().is_some_and(|t| t.chars().count() > max);
     let text = text
         .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty())?;
-    if text.chars().count() > max {
+        .filter(|t| !t.is_empty() || too_long)?;
+    if too_long {
         errors.add(field, format!("must be at most {max} characters"));
     }
     Some(text)

@@ -82,6 +82,7 @@ pub struct ClientWithSecret {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateClient {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Some of `catalog:read`, `availability:read`, `bookings:read`,
     /// `bookings:read:all`, `bookings:write`, `customers:read`,
@@ -108,7 +109,7 @@ fn checked_scopes(errors: &mut FieldErrors, scopes: &[String]) -> String {
     get, path = "/v1/clients", tag = "partners",
     params(PageQuery),
     responses(
-        (status = 200, body = inline(super::Page<ClientView>), headers(("Link" = String, description = "rel=\"next\" page"))),
+        (status = 200, body = super::Page<ClientView>, headers(("Link" = String, description = "rel=\"next\" page"))),
         (status = 400, response = crate::error::BadRequest),
         (status = 401, response = crate::error::Unauthenticated),
         (status = 403, response = crate::error::Forbidden),
@@ -222,6 +223,7 @@ pub async fn get_client(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateClient {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     /// Replaces the scopes; live tokens lose the ones taken away at once.
     pub scopes: Option<Vec<String>>,
@@ -285,6 +287,7 @@ pub async fn update_client(
 pub struct RotateSecret {
     /// How long the previous secret keeps working, 0 to 10080 minutes
     /// (default 1440: a day to roll the new one out).
+    #[schema(minimum = 0, maximum = 10080)]
     pub overlap_minutes: Option<i64>,
 }
 

@@ -234,7 +234,7 @@ pub struct CustomerQuery {
     get, path = "/v1/customers", tag = "customers",
     params(CustomerQuery, PageQuery),
     responses(
-        (status = 200, body = inline(super::Page<CustomerListItem>), headers(("Link" = String, description = "rel=\"next\" page"))),
+        (status = 200, body = super::Page<CustomerListItem>, headers(("Link" = String, description = "rel=\"next\" page"))),
         (status = 400, response = crate::error::BadRequest),
         (status = 401, response = crate::error::Unauthenticated),
         (status = 403, response = crate::error::Forbidden),
@@ -314,12 +314,14 @@ pub async fn list_customers(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCustomer {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[schema(max_length = 254)]
     pub email: Option<String>,
     /// Any common format; stored as E.164.
-    #[schema(example = "020 7946 0018")]
+    #[schema(example = "020 7946 0018", max_length = 40)]
     pub phone: Option<String>,
-    #[schema(example = "en-GB")]
+    #[schema(example = "en-GB", max_length = 35)]
     pub preferred_language: Option<String>,
     pub preferred_channel: Option<ContactPreference>,
     #[serde(default)]
@@ -464,12 +466,16 @@ pub async fn get_customer(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateCustomer {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "patch_field")]
+    #[schema(max_length = 254)]
     pub email: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch_field")]
+    #[schema(max_length = 40)]
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch_field")]
+    #[schema(max_length = 35)]
     pub preferred_language: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch_field")]
     pub preferred_channel: Option<Option<ContactPreference>>,
@@ -690,7 +696,7 @@ pub struct NoteFilter {
     get, path = "/v1/customers/{id}/notes", tag = "customers",
     params(("id" = String, Path, description = "Customer id"), NoteFilter, PageQuery),
     responses(
-        (status = 200, body = inline(super::Page<NoteView>), headers(("Link" = String, description = "rel=\"next\" page"))),
+        (status = 200, body = super::Page<NoteView>, headers(("Link" = String, description = "rel=\"next\" page"))),
         (status = 400, response = crate::error::BadRequest),
         (status = 401, response = crate::error::Unauthenticated),
         (status = 403, response = crate::error::Forbidden),
@@ -847,7 +853,7 @@ fn timeline_item(entry: TimelineEntry) -> TimelineItem {
     get, path = "/v1/customers/{id}/timeline", tag = "customers",
     params(("id" = String, Path, description = "Customer id"), PageQuery),
     responses(
-        (status = 200, body = inline(super::Page<TimelineItem>), headers(("Link" = String, description = "rel=\"next\" page"))),
+        (status = 200, body = super::Page<TimelineItem>, headers(("Link" = String, description = "rel=\"next\" page"))),
         (status = 400, response = crate::error::BadRequest),
         (status = 401, response = crate::error::Unauthenticated),
         (status = 403, response = crate::error::Forbidden),

@@ -59,7 +59,7 @@ fn event_view(e: Event, for_partner: bool) -> EventView {
     get, path = "/v1/events", tag = "events",
     params(PageQuery, EventFilter),
     responses(
-        (status = 200, body = inline(super::Page<EventView>), headers(("Link" = String, description = "rel=\"next\" page"))),
+        (status = 200, body = super::Page<EventView>, headers(("Link" = String, description = "rel=\"next\" page"))),
         (status = 400, response = crate::error::BadRequest),
         (status = 401, response = crate::error::Unauthenticated),
         (status = 403, response = crate::error::Forbidden),

@@ -29,9 +29,12 @@ pub struct SubmitFeedback {
     /// With a customer bearer token: the completed booking.
     pub booking_id: Option<String>,
     /// How likely to recommend us, 0 (not at all) to 10 (extremely).
+    #[schema(minimum = 0, maximum = 10)]
     pub nps: i64,
     /// How easy it was, 1 (very easy) to 7 (very hard).
+    #[schema(minimum = 1, maximum = 7)]
     pub effort: i64,
+    #[schema(max_length = 2000)]
     pub comment: Option<String>,
 }
 

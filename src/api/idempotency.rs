@@ -495,9 +495,9 @@ fn key_parameter() -> Parameter {
             ObjectBuilder::new()
                 .schema_type(Type::String)
                 .min_length(Some(1))
-                .max_length(Some(255)),
+                .max_length(Some(255))
+                .pattern(Some("^[ -~]+$")),
         ))
-        .example(Some(serde_json::json!("5f0c2f8e-6d43-4a4e-9a0e-2b1d3c7e9f10")))
         .build()
 }
 

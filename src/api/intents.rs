@@ -63,7 +63,9 @@ pub struct CreateIntent {
     /// 1 to 64 of a-z, 0-9, `_ . -`, starting with a letter; unique in the business.
     #[schema(example = "reschedule")]
     pub code: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[schema(max_length = 200)]
     pub owner: Option<String>,
 }
 
@@ -72,7 +74,7 @@ pub struct CreateIntent {
     get, path = "/v1/intents", tag = "contacts",
     params(PageQuery, ArchivedFilter),
     responses(
-        (status = 200, body = inline(super::Page<IntentView>), headers(("Link" = String, description = "rel=\"next\" page"))),
+        (status = 200, body = super::Page<IntentView>, headers(("Link" = String, description = "rel=\"next\" page"))),
         (status = 400, response = crate::error::BadRequest),
         (status = 401, response = crate::error::Unauthenticated),
         (status = 403, response = crate::error::Forbidden),
@@ -186,8 +188,10 @@ pub async fn get_intent(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateIntent {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "patch_field")]
+    #[schema(max_length = 200)]
     pub owner: Option<Option<String>>,
 }
 

@@ -77,11 +77,13 @@ pub struct CreateInteraction {
     pub intent: String,
     pub outcome: Outcome,
     /// 0 to 86400.
+    #[schema(minimum = 0, maximum = 86400)]
     pub duration_seconds: i64,
     pub customer_id: Option<String>,
     /// Supplies the customer and location when they are not given.
     pub booking_id: Option<String>,
     pub location_id: Option<String>,
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
     /// When the contact happened (default: now); logging after the fact is
     /// fine, the future is not.
@@ -211,7 +213,7 @@ pub struct InteractionQuery {
     get, path = "/v1/interactions", tag = "contacts",
     params(InteractionQuery, PageQuery),
     responses(
-        (status = 200, body = inline(super::Page<InteractionView>), headers(("Link" = String, description = "rel=\"next\" page"))),
+        (status = 200, body = super::Page<InteractionView>, headers(("Link" = String, description = "rel=\"next\" page"))),
         (status = 400, response = crate::error::BadRequest),
         (status = 401, response = crate::error::Unauthenticated),
         (status = 403, response = crate::error::Forbidden),

@@ -77,9 +77,13 @@ impl From<Location> for LocationView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateLocation {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[schema(max_length = 500)]
     pub address: Option<String>,
+    #[schema(max_length = 40)]
     pub phone: Option<String>,
+    #[schema(max_length = 254)]
     pub email: Option<String>,
     #[schema(example = "Europe/London")]
     pub timezone: String,
@@ -118,12 +122,16 @@ impl CreateLocation {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateLocation {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "patch_field")]
+    #[schema(max_length = 500)]
     pub address: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch_field")]
+    #[schema(max_length = 40)]
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch_field")]
+    #[schema(max_length = 254)]
     pub email: Option<Option<String>>,
     pub timezone: Option<String>,
 }
@@ -152,7 +160,7 @@ impl UpdateLocation {
     get, path = "/v1/locations", tag = "catalog",
     params(PageQuery, ArchivedFilter),
     responses(
-        (status = 200, body = inline(super::Page<LocationView>), headers(("Link" = String, description = "rel=\"next\" page"))),
+        (status = 200, body = super::Page<LocationView>, headers(("Link" = String, description = "rel=\"next\" page"))),
         (status = 400, response = crate::error::BadRequest),
         (status = 401, response = crate::error::Unauthenticated),
         (status = 403, response = crate::error::Forbidden),
@@ -338,6 +346,7 @@ pub struct CreateClosure {
     /// Last closed day (inclusive).
     #[schema(value_type = String, format = Date, example = "2026-12-26")]
     pub ends_on: NaiveDate,
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 

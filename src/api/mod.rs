@@ -152,8 +152,10 @@ fn strip_position(message: &str) -> String {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// Opaque cursor from a previous page's `next_cursor`.
+    #[param(min_length = 1, max_length = 512)]
     pub cursor: Option<String>,
 }
 

@@ -81,7 +81,7 @@ impl From<Notification> for NotificationView {
     get, path = "/v1/customers/{id}/notifications", tag = "customers",
     params(("id" = String, Path, description = "Customer id"), PageQuery),
     responses(
-        (status = 200, body = inline(super::Page<NotificationView>), headers(("Link" = String, description = "rel=\"next\" page"))),
+        (status = 200, body = super::Page<NotificationView>, headers(("Link" = String, description = "rel=\"next\" page"))),
         (status = 400, response = crate::error::BadRequest),
         (status = 401, response = crate::error::Unauthenticated),
         (status = 403, response = crate::error::Forbidden),

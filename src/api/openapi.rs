@@ -16,7 +16,11 @@ use crate::error;
     info(
         title = "slotwise",
         description = "One booking API for every channel: the online widget, phone agents, the walk-in desk and partner apps. Errors are RFC 9457 problem details with a stable `code`.",
-        license(name = "Apache-2.0")
+        license(name = "Apache-2.0"),
+        contact(name = "slotwise maintainers")
+    ),
+    servers(
+        (url = "http://127.0.0.1:8080", description = "A local `slotwise serve` (its default bind address)"),
     ),
     paths(
         health::healthz,
@@ -133,9 +137,19 @@ use crate::error;
             error::Conflict,
             error::Gone,
             error::TooManyRequests,
+            error::PayloadTooLarge,
+            error::UnsupportedMediaType,
+            error::InternalError,
+            error::Unavailable,
         )
     ),
-    modifiers(&BearerAuth, &IdempotencyDocs),
+    modifiers(
+        &BearerAuth,
+        &IdempotencyDocs,
+        &CommonResponses,
+        &ListItemsByReference,
+        &Descriptions
+    ),
     tags(
         (name = "online", description = "What strangers may see: a business's public profile by its slug"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
@@ -169,6 +183,144 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The answers any operation may give whatever its handler does, declared once
+/// here so no handler can forget them: the edge refuses bodies over 256 KiB (413)
+/// and bodies in another media type (415), the rate limits answer every `/v1`
+/// route (429), a lost database is 503, and anything unexpected is 500.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{path::Operation, Ref, RefOr};
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations: [Option<&mut Operation>; 5] = [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.patch.as_mut(),
+                item.delete.as_mut(),
+            ];
+            for operation in operations.into_iter().flatten() {
+                let mut common = vec![("500", "InternalError")];
+                if path.starts_with("/v1/") || path == "/readyz" {
+                    common.push(("503", "Unavailable"));
+                }
+                if path.starts_with("/v1/") {
+                    common.push(("429", "TooManyRequests"));
+                }
+                if operation.request_body.is_some() {
+                    common.push(("413", "PayloadTooLarge"));
+                    common.push(("415", "UnsupportedMediaType"));
+                }
+                // A control character in a path or query value is refused before any handler runs.
+                if operation.request_body.is_some()
+                    || operation.parameters.as_ref().is_some_and(|p| !p.is_empty())
+                {
+                    common.push(("400", "BadRequest"));
+                }
+                for (status, component) in common {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| RefOr::Ref(Ref::from_response_name(component)));
+                }
+            }
+        }
+    }
+}
+
+/// utoipa 5 inlines a generic's type parameter, so each `Page_X` would carry its
+/// own copy of `X` and a generated client one class per list
+/// (`ListServicesResponse200DataItem`). Every page's `data.items` refers to the
+/// component `X` instead, which is registered from the inlined copy when no
+/// other operation registered it.
+struct ListItemsByReference;
+
+impl Modify for ListItemsByReference {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{ArrayItems, Schema};
+        use utoipa::openapi::{Ref, RefOr};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let pages: Vec<String> = components
+            .schemas
+            .keys()
+            .filter(|name| name.starts_with("Page_"))
+            .cloned()
+            .collect();
+        for page in pages {
+            let item = page.trim_start_matches("Page_").to_owned();
+            let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(&page) else {
+                continue;
+            };
+            let Some(RefOr::T(Schema::Array(data))) = object.properties.get_mut("data") else {
+                continue;
+            };
+            let reference =
+                ArrayItems::RefOrSchema(Box::new(RefOr::Ref(Ref::from_schema_name(&item))));
+            if let ArrayItems::RefOrSchema(inlined) = std::mem::replace(&mut data.items, reference)
+            {
+                components.schemas.entry(item).or_insert(*inlined);
+            }
+        }
+    }
+}
+
+/// A handler's doc comment becomes its operation's summary; a summary is meant
+/// to be a short title and the description the full text, and generated
+/// clients put the description into their docstrings. Each operation keeps its
+/// first sentence as the summary and gets the whole comment as its description.
+struct Descriptions;
+
+impl Modify for Descriptions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.patch.as_mut(),
+                item.delete.as_mut(),
+            ];
+            for operation in operations.into_iter().flatten() {
+                if operation
+                    .description
+                    .as_deref()
+                    .is_some_and(|d| !d.trim().is_empty())
+                {
+                    if let Some(summary) = operation.summary.as_mut() {
+                        *summary = summary.trim_end_matches('.').to_owned();
+                    }
+                    continue;
+                }
+                let Some(text) = operation.summary.take() else {
+                    continue;
+                };
+                let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                operation.summary = Some(first_sentence(&text));
+                operation.description = Some(text);
+            }
+        }
+    }
+}
+
+/// The text up to the first full stop that ends a sentence (not one inside
+/// `e.g.`, a code span or a number), without that stop.
+fn first_sentence(text: &str) -> String {
+    let mut in_code = false;
+    let chars: Vec<char> = text.chars().collect();
+    for (i, c) in chars.iter().enumerate() {
+        match c {
+            '`' => in_code = !in_code,
+            '.' | ':' if !in_code && chars.get(i + 1).is_none_or(|n| *n == ' ') => {
+                return chars[..i].iter().collect();
+            }
+            _ => {}
+        }
+    }
+    text.trim_end_matches('.').to_owned()
+}
+
 impl ApiDoc {
     /// The document as pretty JSON with a trailing newline, exactly as committed.
     pub fn json() -> String {
@@ -182,6 +334,20 @@ impl ApiDoc {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_summary_is_the_first_sentence_of_the_description() {
+        use super::first_sentence;
+        assert_eq!(first_sentence("Get one booking."), "Get one booking");
+        assert_eq!(
+            first_sentence("Find customers: by phone or email. Or by `q`."),
+            "Find customers"
+        );
+        assert_eq!(
+            first_sentence("Change a booking's notes (`a.b` kept). Send `If-Match`."),
+            "Change a booking's notes (`a.b` kept)"
+        );
+    }
+
     #[test]
     fn the_committed_openapi_document_matches_the_code() {
         let committed =

@@ -172,7 +172,7 @@ pub async fn resume(
         PageQuery,
     ),
     responses(
-        (status = 200, body = inline(super::Page<BookingView>), headers(("Link" = String, description = "rel=\"next\" page"))),
+        (status = 200, body = super::Page<BookingView>, headers(("Link" = String, description = "rel=\"next\" page"))),
         (status = 400, response = crate::error::BadRequest),
         (status = 401, response = crate::error::Unauthenticated),
         (status = 403, response = crate::error::Forbidden),

@@ -81,19 +81,24 @@ impl From<Resource> for ResourceView {
 #[serde(deny_unknown_fields)]
 pub struct CreateResource {
     pub location_id: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// `staff`, `room` or `equipment`.
     #[schema(example = "staff")]
     pub kind: String,
-    /// Simultaneous bookings, at least 1 (default 1).
+    /// Simultaneous bookings, 1 to 10000 (default 1).
+    #[schema(minimum = 1, maximum = 10000)]
     pub capacity: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateResource {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     pub kind: Option<String>,
+    /// Simultaneous bookings, 1 to 10000.
+    #[schema(minimum = 1, maximum = 10000)]
     pub capacity: Option<i64>,
 }
 
@@ -116,7 +121,7 @@ fn check_capacity(errors: &mut FieldErrors, capacity: i64) -> i32 {
     get, path = "/v1/resources", tag = "catalog",
     params(PageQuery, ArchivedFilter, LocationFilter),
     responses(
-        (status = 200, body = inline(super::Page<ResourceView>), headers(("Link" = String, description = "rel=\"next\" page"))),
+        (status = 200, body = super::Page<ResourceView>, headers(("Link" = String, description = "rel=\"next\" page"))),
         (status = 400, response = crate::error::BadRequest),
         (status = 401, response = crate::error::Unauthenticated),
         (status = 403, response = crate::error::Forbidden),
@@ -321,13 +326,16 @@ pub async fn delete_resource(
 #[serde(deny_unknown_fields)]
 pub struct HoursInterval {
     /// `monday` … `sunday`.
-    #[schema(example = "monday")]
+    #[schema(
+        example = "monday",
+        pattern = "^(monday|tuesday|wednesday|thursday|friday|saturday|sunday)$"
+    )]
     pub weekday: String,
     /// Local opening time, `HH:MM`.
-    #[schema(example = "09:00")]
+    #[schema(example = "09:00", pattern = "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
     pub start: String,
     /// Local closing time, `HH:MM` (`24:00` for midnight).
-    #[schema(example = "17:30")]
+    #[schema(example = "17:30", pattern = "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
     pub end: String,
 }
 
@@ -533,6 +541,7 @@ pub struct CreateTimeOff {
     pub starts_at: DateTime<Utc>,
     #[schema(value_type = String, format = DateTime, example = "2026-12-27T00:00:00Z")]
     pub ends_at: DateTime<Utc>,
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 

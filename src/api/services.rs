@@ -77,11 +77,20 @@ pub struct PolicyView {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyInput {
+    /// 0 to 525600 (a year).
+    #[schema(minimum = 0, maximum = 525600)]
     pub min_notice_minutes: Option<i64>,
+    /// 1 to 1051200 (two years).
+    #[schema(minimum = 1, maximum = 1051200)]
     pub max_advance_minutes: Option<i64>,
+    /// 0 to 525600 (a year).
+    #[schema(minimum = 0, maximum = 525600)]
     pub cancel_cutoff_minutes: Option<i64>,
+    /// 0 to 525600 (a year).
+    #[schema(minimum = 0, maximum = 525600)]
     pub reschedule_cutoff_minutes: Option<i64>,
-    /// `online`, `phone`, `walk_in`, `partner`.
+    /// At least one of `online`, `phone`, `walk_in`, `partner`.
+    #[schema(min_items = 1, value_type = Option<Vec<Channel>>)]
     pub channels: Option<Vec<String>>,
 }
 
@@ -157,18 +166,27 @@ impl From<Service> for ServiceView {
 #[serde(deny_unknown_fields)]
 pub struct CreateService {
     pub location_id: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
-    #[schema(example = 30)]
+    /// 1 to 1440 (a day).
+    #[schema(example = 30, minimum = 1, maximum = 1440)]
     pub duration_minutes: i64,
-    /// Default 0.
+    /// 0 to 720; default 0.
+    #[schema(minimum = 0, maximum = 720)]
     pub buffer_before_minutes: Option<i64>,
-    /// Default 0.
+    /// 0 to 720; default 0.
+    #[schema(minimum = 0, maximum = 720)]
     pub buffer_after_minutes: Option<i64>,
-    /// Default 15.
+    /// 1 to 1440; default 15.
+    #[schema(minimum = 1, maximum = 1440)]
     pub slot_step_minutes: Option<i64>,
-    /// Default 1.
+    /// Seats per session, 1 to 1000; default 1.
+    #[schema(minimum = 1, maximum = 1000)]
     pub capacity: Option<i64>,
+    /// Informational price in the currency's minor unit, not negative.
+    #[schema(minimum = 0)]
     pub price_cents: Option<i64>,
     /// ISO 4217 code, required with a price.
     #[schema(example = "GBP")]
@@ -184,15 +202,29 @@ pub struct CreateService {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateService {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "patch_field")]
+    #[schema(max_length = 2000)]
     pub description: Option<Option<String>>,
+    /// 1 to 1440 (a day).
+    #[schema(minimum = 1, maximum = 1440)]
     pub duration_minutes: Option<i64>,
+    /// 0 to 720.
+    #[schema(minimum = 0, maximum = 720)]
     pub buffer_before_minutes: Option<i64>,
+    /// 0 to 720.
+    #[schema(minimum = 0, maximum = 720)]
     pub buffer_after_minutes: Option<i64>,
+    /// 1 to 1440.
+    #[schema(minimum = 1, maximum = 1440)]
     pub slot_step_minutes: Option<i64>,
+    /// Seats per session, 1 to 1000.
+    #[schema(minimum = 1, maximum = 1000)]
     pub capacity: Option<i64>,
+    /// Not negative; `null` clears the price.
     #[serde(default, deserialize_with = "patch_field")]
+    #[schema(minimum = 0)]
     pub price_cents: Option<Option<i64>>,
     #[serde(default, deserialize_with = "patch_field")]
     pub currency: Option<Option<String>>,
@@ -502,7 +534,7 @@ impl UpdateService {
     get, path = "/v1/services", tag = "catalog",
     params(PageQuery, ArchivedFilter, LocationFilter),
     responses(
-        (status = 200, body = inline(super::Page<ServiceView>), headers(("Link" = String, description = "rel=\"next\" page"))),
+        (status = 200, body = super::Page<ServiceView>, headers(("Link" = String, description = "rel=\"next\" page"))),
         (status = 400, response = crate::error::BadRequest),
         (status = 401, response = crate::error::Unauthenticated),
         (status = 403, response = crate::error::Forbidden),

@@ -575,6 +575,7 @@ pub async fn get_ticket(
 #[serde(deny_unknown_fields)]
 pub struct TicketStepBody {
     /// Why (kept with a cancellation).
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 
@@ -602,17 +603,21 @@ async fn apply_ticket_step(
     step: TicketStep,
 ) -> Result<HttpResponse, AppError> {
     principal.require(QUEUE_STAFF)?;
-    let expected = if_match(req.headers())?;
     let (reason, resource_id) = if step == TicketStep::Seat {
         let body: SeatBody = optional_body(&body)?;
         (None, body.resource_id)
     } else {
         let body: TicketStepBody = optional_body(&body)?;
+        // Counted as sent, as the OpenAPI `maxLength` counts it.
+        let too_long = body
+            .reason
+            .as_ref()
+            .is_some_and(|r| r.chars().count() > 500);
         let reason = body
             .reason
             .map(|r| r.trim().to_owned())
             .filter(|r| !r.is_empty());
-        if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
+        if too_long {
             return Err(AppError::invalid_field(
                 "reason",
                 "must be at most 500 characters",
@@ -620,6 +625,8 @@ async fn apply_ticket_step(
         }
         (reason, None)
     };
+    // Compared after the body is read: a malformed body is 400/422 whatever version it names.
+    let expected = if_match(req.headers())?;
     let actor = desk_actor(&principal);
     let business = principal.business_id.clone();
     let view = blocking(&pool, move |conn| {

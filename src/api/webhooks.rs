@@ -121,6 +121,7 @@ pub struct CreateWebhook {
     /// Event type names, or `["*"]`.
     pub event_types: Vec<String>,
     pub location_id: Option<String>,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
 }
 
@@ -167,7 +168,7 @@ fn check_types(errors: &mut FieldErrors, types: &[String]) -> String {
     get, path = "/v1/webhooks", tag = "webhooks",
     params(PageQuery),
     responses(
-        (status = 200, body = inline(super::Page<WebhookView>), headers(("Link" = String, description = "rel=\"next\" page"))),
+        (status = 200, body = super::Page<WebhookView>, headers(("Link" = String, description = "rel=\"next\" page"))),
         (status = 400, response = crate::error::BadRequest),
         (status = 401, response = crate::error::Unauthenticated),
         (status = 403, response = crate::error::Forbidden),
@@ -298,6 +299,7 @@ pub struct UpdateWebhook {
     #[serde(default, deserialize_with = "patch_field")]
     pub location_id: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch_field")]
+    #[schema(max_length = 500)]
     pub description: Option<Option<String>>,
     /// `true` turns a disabled subscription back on (forgetting why it was
     /// off); its waiting deliveries go out again.
@@ -508,7 +510,7 @@ fn delivery_view(d: Delivery, attempts: Vec<Attempt>) -> DeliveryView {
     get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks",
     params(("id" = String, Path, description = "Webhook subscription id"), PageQuery),
     responses(
-        (status = 200, body = inline(super::Page<DeliveryView>), headers(("Link" = String, description = "rel=\"next\" page"))),
+        (status = 200, body = super::Page<DeliveryView>, headers(("Link" = String, description = "rel=\"next\" page"))),
         (status = 400, response = crate::error::BadRequest),
         (status = 401, response = crate::error::Unauthenticated),
         (status = 403, response = crate::error::Forbidden),

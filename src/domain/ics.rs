@@ -1,13 +1,31 @@
 //! iCalendar (RFC 5545) rendering of a booking: one VEVENT a customer can add
-//! to any calendar.
+//! to any calendar, published (or cancelled) by the business as its organizer
+//! (iTIP, RFC 5546), so calendar apps apply a later cancellation to the entry
+//! they already hold.
 
 use chrono::{DateTime, Utc};
+
+/// The booking-history actions that change what a calendar shows (the time,
+/// or `STATUS` turning `CANCELLED`); each one raises the entry's `SEQUENCE`.
+/// Other changes (notes, check-in, a merge of customers) leave the calendar's
+/// copy right, so they keep the sequence and calendar apps keep the entry.
+pub const CALENDAR_CHANGES: [&str; 2] = ["reschedule", "cancel"];
+
+/// Who publishes the entry: RFC 5546 requires an `ORGANIZER` for `PUBLISH`
+/// and `CANCEL`, and calendar apps ignore a cancellation without one.
+#[derive(Debug, Clone)]
+pub struct Organizer<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
+}
 
 /// What goes into the calendar entry.
 #[derive(Debug, Clone)]
 pub struct CalendarEntry<'a> {
     pub uid: &'a str,
+    /// How many of `CALENDAR_CHANGES` the booking has been through.
     pub sequence: i32,
+    pub organizer: Organizer<'a>,
     pub stamp: DateTime<Utc>,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
@@ -37,6 +55,31 @@ fn escape(text: &str) -> String {
     out
 }
 
+/// A parameter value, always quoted: it may hold `;`, `:` or `,`, and a
+/// quoted value cannot hold a double quote or a control character (RFC 5545 §3.2).
+fn quoted_parameter(text: &str) -> String {
+    let clean: String = text
+        .chars()
+        .filter(|c| *c != '"' && !c.is_control())
+        .collect();
+    format!("\"{clean}\"")
+}
+
+/// The iTIP method of the document: a live booking is published, a cancelled one cancelled.
+pub fn method(entry: &CalendarEntry<'_>) -> &'static str {
+    if entry.cancelled {
+        "CANCEL"
+    } else {
+        "PUBLISH"
+    }
+}
+
+/// The media type with the `method` parameter, which RFC 5545 §3.7.2 requires
+/// whenever the body carries `METHOD`.
+pub fn content_type(entry: &CalendarEntry<'_>) -> String {
+    format!("text/calendar; charset=utf-8; method={}", method(entry))
+}
+
 /// Lines longer than 75 octets are folded with CRLF + space, never inside a
 /// UTF-8 character (RFC 5545 §3.1).
 fn push_line(out: &mut String, line: &str) {
@@ -61,16 +104,18 @@ pub fn render(entry: &CalendarEntry<'_>) -> String {
         "VERSION:2.0".to_owned(),
         "PRODID:-//slotwise//bookings//EN".to_owned(),
         "CALSCALE:GREGORIAN".to_owned(),
-        format!(
-            "METHOD:{}",
-            if entry.cancelled { "CANCEL" } else { "PUBLISH" }
-        ),
+        format!("METHOD:{}", method(entry)),
         "BEGIN:VEVENT".to_owned(),
         format!("UID:{}", escape(entry.uid)),
         format!("SEQUENCE:{}", entry.sequence),
         format!("DTSTAMP:{}", utc(entry.stamp)),
         format!("DTSTART:{}", utc(entry.start)),
         format!("DTEND:{}", utc(entry.end)),
+        format!(
+            "ORGANIZER;CN={}:mailto:{}",
+            quoted_parameter(entry.organizer.name),
+            entry.organizer.email
+        ),
         format!("SUMMARY:{}", escape(entry.summary)),
         format!("DESCRIPTION:{}", escape(entry.description)),
     ];
@@ -104,6 +149,10 @@ mod tests {
         CalendarEntry {
             uid: "bkg_1@slotwise",
             sequence: 2,
+            organizer: Organizer {
+                name: "Northside; Hair, \"Beauty\"",
+                email: "hello@northside.example",
+            },
             stamp: start,
             start,
             end: start + chrono::Duration::minutes(30),
@@ -124,6 +173,28 @@ mod tests {
         assert!(text.contains("\r\nSTATUS:CONFIRMED\r\n"));
         assert!(text.ends_with("END:VEVENT\r\nEND:VCALENDAR\r\n"));
         assert!(!text.replace("\r\n", "").contains('\n'));
+    }
+
+    #[test]
+    fn publish_and_cancel_name_their_method_in_body_and_media_type_with_an_organizer() {
+        let live = entry("Cut", false);
+        let text = render(&live);
+        assert!(text.contains("\r\nMETHOD:PUBLISH\r\n"));
+        assert_eq!(
+            content_type(&live),
+            "text/calendar; charset=utf-8; method=PUBLISH"
+        );
+        assert!(text.contains(
+            "\r\nORGANIZER;CN=\"Northside; Hair, Beauty\":mailto:hello@northside.example\r\n"
+        ));
+        let cancelled = entry("Cut", true);
+        let text = render(&cancelled);
+        assert!(text.contains("\r\nMETHOD:CANCEL\r\n"));
+        assert!(text.contains("\r\nORGANIZER;"));
+        assert_eq!(
+            content_type(&cancelled),
+            "text/calendar; charset=utf-8; method=CANCEL"
+        );
     }
 
     #[test]

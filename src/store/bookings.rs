@@ -517,6 +517,23 @@ pub fn history_of(
         .load(conn)?)
 }
 
+/// The booking's iCalendar `SEQUENCE`: how many changes of its time or its
+/// cancellation its history holds (see `ics::CALENDAR_CHANGES`), so a notes
+/// edit leaves the calendar's copy current.
+pub fn calendar_sequence(
+    conn: &mut DbConnection,
+    business: &str,
+    booking_id: &str,
+) -> Result<i32, AppError> {
+    let changes: i64 = booking_history::table
+        .filter(booking_history::business_id.eq(business))
+        .filter(booking_history::booking_id.eq(booking_id))
+        .filter(booking_history::action.eq_any(crate::domain::ics::CALENDAR_CHANGES))
+        .count()
+        .get_result(conn)?;
+    Ok(i32::try_from(changes).unwrap_or(i32::MAX))
+}
+
 /// Loads the booking for a change under `If-Match` and checks the step is legal.
 fn load_for_step(
     conn: &mut DbConnection,

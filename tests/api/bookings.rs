@@ -486,4 +486,41 @@ on_both_databases! {
         let events = app.get("/v1/events?type=booking.created", &app.token_with(Role::Partner, "p", "events:read", 30));
         assert_eq!(events.json()["data"].as_array().unwrap().len(), 6);
     }
+
+    fn the_calendar_file_names_its_method_and_organizer_and_its_sequence_moves_only_with_time_or_status(app: &TestApp) {
+        let shop = open(app);
+        let agent = app.token(Role::Agent);
+        let made = book(app, Some(&agent), &booking(&shop.haircut, london(12, 10, 0), "ics@example.com"));
+        let id = made["id"].as_str().unwrap().to_owned();
+        let ics = |app: &TestApp| {
+            let reply = app.get(&format!("/v1/bookings/{id}/ics"), &agent);
+            assert_eq!(reply.status, 200, "{}", reply.text);
+            (reply.header("content-type").unwrap().to_owned(), reply.text)
+        };
+        let (media, text) = ics(app);
+        assert_eq!(media, "text/calendar; charset=utf-8; method=PUBLISH");
+        assert!(text.contains("\r\nMETHOD:PUBLISH\r\n"), "{text}");
+        // The business organises; the location has no email, so the sender of customer email stands in.
+        assert!(text.replace("\r\n ", "").contains(":mailto:no-reply@localhost\r\n"), "{text}");
+        assert!(text.contains("\r\nORGANIZER;CN=\""), "{text}");
+        assert!(text.contains("\r\nSEQUENCE:0\r\n"), "{text}");
+        // A notes edit changes the booking's version but not what a calendar shows.
+        let edited = app.patch(&format!("/v1/bookings/{id}"), &agent, &json!({"notes": "prefers Ana"}));
+        assert_eq!(edited.status, 200, "{}", edited.text);
+        assert!(edited.json()["version"].as_i64().unwrap() > made["version"].as_i64().unwrap());
+        assert!(ics(app).1.contains("\r\nSEQUENCE:0\r\n"));
+        // A new time raises it.
+        let moved = app.post(&format!("/v1/bookings/{id}/reschedule"), &agent, &json!({"start": rfc3339(london(12, 11, 0))}));
+        assert_eq!(moved.status, 200, "{}", moved.text);
+        let (_, text) = ics(app);
+        assert!(text.contains("\r\nSEQUENCE:1\r\n"), "{text}");
+        assert!(text.contains(&format!("DTSTART:{}\r\n", london(12, 11, 0).format("%Y%m%dT%H%M%SZ"))));
+        // So does the cancellation, published as a CANCEL with the same organizer.
+        let cancelled = app.post(&format!("/v1/bookings/{id}/cancel"), &agent, &json!({}));
+        assert_eq!(cancelled.status, 200, "{}", cancelled.text);
+        let (media, text) = ics(app);
+        assert_eq!(media, "text/calendar; charset=utf-8; method=CANCEL");
+        assert!(text.contains("\r\nMETHOD:CANCEL\r\n") && text.contains("\r\nSTATUS:CANCELLED\r\n"), "{text}");
+        assert!(text.contains("\r\nSEQUENCE:2\r\n") && text.contains("\r\nORGANIZER;CN="), "{text}");
+    }
 }
