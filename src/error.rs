@@ -500,6 +500,13 @@ impl From<diesel::result::Error> for AppError {
                 tracing::warn!(error = %other, "lost the database connection");
                 AppError::unavailable("The database connection was lost; retry shortly.")
             }
+            other if crate::db::storage_refused(&other) => {
+                tracing::error!(error = %other, "the database refuses to store anything");
+                AppError::unavailable(
+                    "The database cannot store anything right now (full or read-only); \
+                     nothing was saved, retry later.",
+                )
+            }
             other => AppError::internal(format!("database: {other}")),
         }
     }

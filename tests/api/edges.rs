@@ -1,6 +1,6 @@
 //! Issue 9's edges, on both databases: `HEAD`, 405 with `Allow` and the
 //! request line's limits as problems (item 17); slow bodies and connections
-//! per address (item 8).
+//! per address (item 8); a database that refuses writes (item 4).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -402,5 +402,83 @@ on_both_databases! {
             std::thread::sleep(Duration::from_millis(100));
         }
         assert_eq!(open.len(), 3);
+    }
+}
+
+fn customers(app: &crate::harness::TestApp) -> i64 {
+    use diesel::prelude::*;
+    slotwise::schema::customers::table
+        .count()
+        .get_result(&mut app.pool.get().unwrap())
+        .unwrap()
+}
+
+on_both_databases! {
+    fn a_database_that_refuses_writes_answers_503_and_is_not_ready_until_it_takes_them_again(app: &TestApp) {
+        // The fault is the database's own: SQLite stops the file growing where
+        // it is (`max_page_count`, answered SQLITE_FULL as on a full disk),
+        // PostgreSQL turns read-only (25006, as a standby).
+        let ceiling = slotwise::db::StorageCeiling::default();
+        let pool = slotwise::db::connect_with_ceiling(
+            &slotwise::db::DatabaseUrl::parse(&app.database_url),
+            4,
+            ceiling.clone(),
+        )
+        .unwrap();
+        let server = crate::harness::serve(pool);
+        let admin = app.token(Role::Admin);
+        let at = |method: &str, path: &str, body: Option<&str>| {
+            app.request_at(&server.base, method, path, Some(&admin), &[], body)
+        };
+        let customer = |i: usize| {
+            json!({"name": format!("Customer {i}"), "email": format!("customer-{i}-{}@example.com", "x".repeat(40))})
+                .to_string()
+        };
+        assert_eq!(at("POST", "/v1/customers", Some(&customer(0))).status, 201);
+        assert_eq!(at("GET", "/readyz", None).status, 200);
+
+        ceiling.set(true);
+        // Before: 500 `internal_error` for every refused write, while /readyz said 200.
+        let mut created = 1;
+        let mut refusal = None;
+        for i in 1..=500 {
+            let reply = at("POST", "/v1/customers", Some(&customer(i)));
+            if reply.status == 201 {
+                created += 1;
+            } else {
+                refusal = Some(reply);
+                break;
+            }
+        }
+        let refusal = refusal.expect("the database never refused a write");
+        refusal.problem(503, "unavailable");
+        assert_eq!(refusal.header("retry-after"), Some("1"));
+        assert_eq!(customers(app), created, "the refused write left nothing behind");
+        let ready = at("GET", "/readyz", None);
+        assert_eq!(ready.status, 503, "{}", ready.text);
+        assert_eq!(ready.json(), json!({"status": "unavailable", "reason": "writes_refused"}));
+        // Alive, and reads still work. Later writes are refused the same way,
+        // never a 500 (a full SQLite file still takes a row that fits in a
+        // page it has, so a write may also go through).
+        assert_eq!(at("GET", "/healthz", None).status, 200);
+        assert_eq!(at("GET", "/v1/customers", None).status, 200);
+        for i in 1000..1010 {
+            let reply = at("POST", "/v1/customers", Some(&customer(i)));
+            match reply.status {
+                201 => created += 1,
+                _ => {
+                    reply.problem(503, "unavailable");
+                }
+            }
+        }
+        assert_eq!(customers(app), created);
+        assert_eq!(at("GET", "/readyz", None).status, 503);
+
+        // Room again: ready, and writes go through.
+        ceiling.set(false);
+        let ready = at("GET", "/readyz", None);
+        assert_eq!(ready.status, 200, "{}", ready.text);
+        assert_eq!(at("POST", "/v1/customers", Some(&customer(1001))).status, 201);
+        assert_eq!(customers(app), created + 1);
     }
 }
