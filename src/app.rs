@@ -85,6 +85,11 @@ impl Application {
         let cors_origins = settings.online.cors_origins.clone();
         let known_businesses = web::Data::new(api::auth::KnownBusinesses::default());
         let notify = web::Data::new(settings.notify.clone());
+        let client_limits = web::Data::new(settings.clients.clone());
+        let connections = api::slow_clients::ConnectionCounts::new(
+            &settings.clients,
+            settings.online.trusted_proxies.clone(),
+        );
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(pool.clone())
@@ -96,6 +101,8 @@ impl Application {
                 .app_data(contact_rules.clone())
                 .app_data(known_businesses.clone())
                 .app_data(notify.clone())
+                .app_data(client_limits.clone())
+                .wrap(middleware::from_fn(api::methods::answer_methods))
                 .wrap(middleware::from_fn(
                     api::idempotency::honour_idempotency_keys,
                 ))
@@ -105,10 +112,18 @@ impl Application {
                 .wrap(middleware::from_fn(api::strangers::limit_strangers))
                 .wrap(middleware::from_fn(api::oauth::limit_partners))
                 .wrap(middleware::from_fn(api::auth::verify_callers))
+                .wrap(middleware::from_fn(
+                    api::slow_clients::hold_clients_to_limits,
+                ))
                 .wrap(middleware::from_fn(telemetry::observe_requests))
                 // Outermost, so every answer (a 429 too) is readable by the widget.
                 .wrap(cors(cors_origins.as_deref()))
                 .configure(api::routes)
+        })
+        .on_connect(move |connection, data| {
+            if let Some(counts) = &connections {
+                counts.on_connect(connection, data);
+            }
         })
         .workers(settings.workers.max(1))
         .listen(listener)

@@ -51,6 +51,47 @@ pub struct Settings {
     pub online: OnlineSettings,
     /// Webhook delivery and customer notifications.
     pub notify: NotifySettings,
+    /// How long a body may take and how many connections one address may keep.
+    pub clients: ClientLimits,
+}
+
+/// What one client may hold of the server: time to send a body, open
+/// connections. Without these, a trickled body or a pile of idle sockets
+/// from one address kept descriptors until nobody else could connect.
+#[derive(Debug, Clone)]
+pub struct ClientLimits {
+    /// `SLOTWISE_BODY_TIMEOUT_SECS`: a request's body must arrive within this
+    /// many seconds of its head, else 408 `request_timeout`; 0 turns it off.
+    pub body_timeout_secs: u64,
+    /// `SLOTWISE_CONNECTIONS_PER_ADDRESS`: open connections one peer address
+    /// may keep (trusted proxies excepted); over it, 429; 0 turns it off.
+    pub connections_per_address: u32,
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        Self {
+            body_timeout_secs: 10,
+            connections_per_address: 64,
+        }
+    }
+}
+
+impl ClientLimits {
+    fn from_env() -> Result<Self, String> {
+        let defaults = Self::default();
+        Ok(Self {
+            body_timeout_secs: env_number(
+                "SLOTWISE_BODY_TIMEOUT_SECS",
+                defaults.body_timeout_secs,
+            )?
+            .min(3600),
+            connections_per_address: env_number(
+                "SLOTWISE_CONNECTIONS_PER_ADDRESS",
+                defaults.connections_per_address,
+            )?,
+        })
+    }
 }
 
 /// An external identity provider for staff logins, its issuer and audience pinned.
@@ -228,8 +269,8 @@ fn env_number<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String>
 impl Settings {
     /// A server for tests and benchmarks: a free loopback port, `secret` as
     /// the signing key, webhooks allowed to reach the loopback receivers they
-    /// run, and no limits on strangers (one address sends all the load; the
-    /// limits have tests of their own).
+    /// run, and no limits on strangers or on connections per address (one
+    /// address sends all the load; the limits have tests of their own).
     pub fn on_loopback(database_url: String, secret: &[u8]) -> Self {
         Self {
             database_url,
@@ -253,6 +294,10 @@ impl Settings {
             online: OnlineSettings {
                 anonymous_per_minute: 0,
                 holds_per_address: 0,
+                ..Default::default()
+            },
+            clients: ClientLimits {
+                connections_per_address: 0,
                 ..Default::default()
             },
         }
@@ -297,6 +342,7 @@ impl Settings {
                 crate::domain::interactions::DEFAULT_FCR_WINDOW_DAYS,
             )?,
             online: OnlineSettings::from_env()?,
+            clients: ClientLimits::from_env()?,
             notify: NotifySettings::from_env(
                 &env("SLOTWISE_BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned()),
             )?,

@@ -254,6 +254,40 @@ impl AppError {
         )
     }
 
+    /// 414 `uri_too_long`: the path and query together exceed `limit` bytes.
+    pub fn uri_too_long(limit: usize) -> Self {
+        Self::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            "URI too long",
+            format!("The path and query may be at most {limit} bytes."),
+        )
+        .with("limit", limit)
+    }
+
+    /// 431 `headers_too_large`: more header fields than `limit`.
+    pub fn too_many_headers(limit: usize) -> Self {
+        Self::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            "Request header fields too large",
+            format!("A request may carry at most {limit} header fields."),
+        )
+        .with("limit", limit)
+    }
+
+    /// 408 `request_timeout`: the body did not arrive within `seconds` of
+    /// the request's head; nothing was done, and the connection is closed.
+    pub fn request_timeout(seconds: u64) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "Request timeout",
+            format!("The request body must arrive within {seconds} s of its headers."),
+        )
+        .with("timeout_seconds", seconds)
+    }
+
     /// 412: `If-Match` named a version that is no longer current.
     pub fn version_mismatch(current: Option<i32>) -> Self {
         let mut e = Self::new(
@@ -476,6 +510,11 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
         response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
+        // A request that timed out left the rest of itself unread on the
+        // connection: nothing more can be read from it.
+        if self.status == StatusCode::REQUEST_TIMEOUT {
+            response.force_close();
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
@@ -493,6 +532,13 @@ impl From<diesel::result::Error> for AppError {
             other if crate::db::connection_lost(&other) => {
                 tracing::warn!(error = %other, "lost the database connection");
                 AppError::unavailable("The database connection was lost; retry shortly.")
+            }
+            other if crate::db::storage_refused(&other) => {
+                tracing::error!(error = %other, "the database refuses to store anything");
+                AppError::unavailable(
+                    "The database cannot store anything right now (full or read-only); \
+                     nothing was saved, retry later.",
+                )
             }
             other => AppError::internal(format!("database: {other}")),
         }

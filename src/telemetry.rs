@@ -271,6 +271,7 @@ pub async fn observe_requests(
     let route = response
         .request()
         .match_pattern()
+        .filter(|pattern| pattern != crate::api::methods::ANY_PATH)
         .unwrap_or_else(|| "unmatched".to_owned());
     if let Some(metrics) = metrics {
         metrics.observe(method_label(&method), &route, status, elapsed);

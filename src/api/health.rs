@@ -22,6 +22,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub struct Health {
     /// `ok`, or `unavailable` when a dependency is down.
     pub status: String,
+    /// Why `unavailable`: `database_unreachable`, or `writes_refused` when the
+    /// database answers but will not store anything (full, read-only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Liveness: the process is up and serving.
@@ -29,33 +33,51 @@ pub struct Health {
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health {
         status: "ok".into(),
+        reason: None,
     })
 }
 
-/// Readiness: the database answers a query.
+/// Readiness: the database answers a query and would take a write. A load
+/// balancer should send no traffic here while it is 503: with the database
+/// full or read-only every booking would fail, though reads still work.
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "operations",
-    responses((status = 200, body = Health), (status = 503, body = Health, description = "Database unreachable"))
+    responses(
+        (status = 200, body = Health),
+        (status = 503, body = Health, description = "Database unreachable, or refusing writes (full, read-only)")
+    )
 )]
 pub async fn readyz(pool: web::Data<DbPool>) -> HttpResponse {
     let pool = pool.clone();
-    let ready = web::block(move || -> bool {
-        pool.get_timeout(std::time::Duration::from_secs(2))
-            .ok()
-            .is_some_and(|mut conn| conn.batch_execute("SELECT 1").is_ok())
+    let refusal = web::block(move || -> Option<&'static str> {
+        let Ok(mut conn) = pool.get_timeout(std::time::Duration::from_secs(2)) else {
+            return Some("database_unreachable");
+        };
+        if conn.batch_execute("SELECT 1").is_err() {
+            return Some("database_unreachable");
+        }
+        match crate::db::probe_writes(&mut conn) {
+            Ok(crate::db::WriteProbe::Accepted) => None,
+            Ok(crate::db::WriteProbe::Refused(why)) => {
+                tracing::warn!(%why, "not ready: the database refuses writes");
+                Some("writes_refused")
+            }
+            Err(_) => Some("database_unreachable"),
+        }
     })
     .await
-    .unwrap_or(false);
-    if ready {
-        HttpResponse::Ok().json(Health {
+    .unwrap_or(Some("database_unreachable"));
+    match refusal {
+        None => HttpResponse::Ok().json(Health {
             status: "ok".into(),
-        })
-    } else {
-        HttpResponse::ServiceUnavailable().json(Health {
+            reason: None,
+        }),
+        Some(reason) => HttpResponse::ServiceUnavailable().json(Health {
             status: "unavailable".into(),
-        })
+            reason: Some(reason.into()),
+        }),
     }
 }
 

@@ -57,13 +57,15 @@ pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 /// Response headers a replay carries: what the client reads to follow up
-/// (where the object lives, its version, the body's type, the next page).
-/// Per-request headers such as `x-request-id` are the replay's own.
-const REPLAYED_HEADERS: [HeaderName; 4] = [
+/// (where the object lives, its version, the body's type, the next page,
+/// the methods a 405's path takes). Per-request headers such as
+/// `x-request-id` are the replay's own.
+const REPLAYED_HEADERS: [HeaderName; 5] = [
     header::CONTENT_TYPE,
     header::LOCATION,
     header::ETAG,
     header::LINK,
+    header::ALLOW,
 ];
 
 /// The POSTs a caller without a token may make: the widget's holds and

@@ -20,6 +20,7 @@ pub mod input;
 pub mod intents;
 pub mod interactions;
 pub mod locations;
+pub mod methods;
 pub mod notifications;
 pub mod oauth;
 pub mod openapi;
@@ -28,6 +29,7 @@ pub mod public;
 pub mod reports;
 pub mod resources;
 pub mod services;
+pub mod slow_clients;
 pub mod strangers;
 pub mod text_input;
 pub mod walk_ins;
@@ -72,19 +74,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(pauses::routes)
         .configure(walk_ins::routes)
         .configure(broadcasts::routes)
-        .default_service(web::to(|| async {
-            AppError::route_not_found().into_response()
-        }));
-}
-
-trait IntoProblemResponse {
-    fn into_response(self) -> HttpResponse;
-}
-
-impl IntoProblemResponse for AppError {
-    fn into_response(self) -> HttpResponse {
-        actix_web::ResponseError::error_response(&self)
-    }
+        // Last: every path and method no route above took (404, or 405 with `Allow`).
+        .configure(methods::routes);
 }
 
 /// JSON bodies: syntax errors are 400 `malformed_json`; well-formed bodies of

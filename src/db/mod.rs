@@ -54,6 +54,50 @@ impl DatabaseUrl {
 #[derive(Debug, Clone)]
 pub struct ConnectionManager {
     url: DatabaseUrl,
+    ceiling: Option<StorageCeiling>,
+}
+
+/// For fault tests: a switch that makes the database itself refuse to store
+/// more, as a full disk or a read-only file does, on every connection of one
+/// pool. SQLite: `PRAGMA max_page_count` at the file's current size, so the
+/// next write that needs a page fails with SQLITE_FULL ("database or disk is
+/// full"); PostgreSQL: `default_transaction_read_only`, as on a standby, so a
+/// write fails with 25006. Applied at each checkout; never set by `serve`.
+#[derive(Debug, Clone, Default)]
+pub struct StorageCeiling(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl StorageCeiling {
+    /// `true`: the database stops growing (SQLite) or turns read-only (PostgreSQL).
+    pub fn set(&self, reached: bool) {
+        self.0.store(reached, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn apply(&self, conn: &mut DbConnection) -> QueryResult<()> {
+        let reached = self.0.load(std::sync::atomic::Ordering::SeqCst);
+        match conn {
+            DbConnection::Sqlite(lite) => {
+                #[derive(QueryableByName)]
+                struct Pages {
+                    #[diesel(sql_type = diesel::sql_types::BigInt)]
+                    page_count: i64,
+                }
+                let pages = if reached {
+                    diesel::sql_query("PRAGMA page_count")
+                        .get_result::<Pages>(lite)?
+                        .page_count
+                } else {
+                    // SQLite's own largest page count.
+                    4_294_967_294
+                };
+                lite.batch_execute(&format!("PRAGMA max_page_count = {pages}"))
+            }
+            DbConnection::Postgresql(pg) => pg.batch_execute(if reached {
+                "SET default_transaction_read_only = on"
+            } else {
+                "SET default_transaction_read_only = off"
+            }),
+        }
+    }
 }
 
 /// One writer at a time per SQLite file in this process.
@@ -122,7 +166,7 @@ impl ConnectionManager {
         if !url.is_postgres() {
             sqlite_without_memory_statistics();
         }
-        Self { url }
+        Self { url, ceiling: None }
     }
 }
 
@@ -176,6 +220,12 @@ impl ManageConnection for ConnectionManager {
             return Err(diesel::ConnectionError::BadConnection(
                 "connection left inside a transaction".into(),
             ));
+        }
+        // Only fault tests set a ceiling; `serve` sends nothing here.
+        if let Some(ceiling) = &self.ceiling {
+            ceiling
+                .apply(conn)
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
         }
         Ok(())
     }
@@ -243,6 +293,22 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 
 /// Opens a pool; for SQLite the parent directory of the file is created first.
 pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<DbPool, String> {
+    open_pool(ConnectionManager::new(url.clone()), max_size)
+}
+
+/// As [`connect`], with the fault tests' [`StorageCeiling`] on every connection.
+pub fn connect_with_ceiling(
+    url: &DatabaseUrl,
+    max_size: u32,
+    ceiling: StorageCeiling,
+) -> Result<DbPool, String> {
+    let mut manager = ConnectionManager::new(url.clone());
+    manager.ceiling = Some(ceiling);
+    open_pool(manager, max_size)
+}
+
+fn open_pool(manager: ConnectionManager, max_size: u32) -> Result<DbPool, String> {
+    let url = &manager.url;
     if let DatabaseUrl::Sqlite(path) = url {
         if path != ":memory:" {
             if let Some(dir) = std::path::Path::new(path).parent() {
@@ -256,7 +322,7 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<DbPool, String> {
     r2d2::Pool::builder()
         .max_size(max_size)
         .connection_timeout(Duration::from_secs(10))
-        .build(ConnectionManager::new(url.clone()))
+        .build(manager)
         .map_err(|e| format!("cannot open database: {e}"))
 }
 
@@ -378,7 +444,13 @@ where
             }
         },
         Err(error) => {
-            Manager::rollback_transaction(conn)?;
+            // SQLite ends the transaction itself on some failures (SQLITE_FULL,
+            // SQLITE_IOERR), and the rollback then finds none: the caller must
+            // hear the first error, not that one. A failed rollback leaves the
+            // transaction manager broken, so the pool closes the connection.
+            if let Err(rollback_error) = Manager::rollback_transaction(conn) {
+                tracing::warn!(%rollback_error, "rolling back a failed write transaction failed");
+            }
             Err(error)
         }
     }
@@ -560,7 +632,8 @@ pub enum Failure {
     /// A unique index refused a row (which one, when the database says).
     Duplicate(Option<String>),
     /// The link to the database is gone (a restart, a kill, a dropped
-    /// socket): not the caller's fault and not a bug; try again shortly.
+    /// socket), or it refuses to store anything (full, read-only): not the
+    /// caller's fault and not a bug; try again shortly.
     Lost,
     Other,
 }
@@ -596,12 +669,97 @@ pub fn connection_lost(error: &diesel::result::Error) -> bool {
     }
 }
 
+/// Whether `error` says the database will not store anything right now,
+/// though it answers: SQLite's file or disk is full, the file (or its
+/// folder, for the journal) is read-only, the disk fails; PostgreSQL is
+/// read-only (a standby, `default_transaction_read_only`) or out of disk.
+/// Not the request's fault and not a bug: 503, and `/readyz` says so.
+pub fn storage_refused(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match error {
+        Error::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, _) => true,
+        Error::DatabaseError(_, info) => {
+            let message = info.message();
+            [
+                "database or disk is full",
+                "attempt to write a readonly database",
+                "disk I/O error",
+                "unable to open database file",
+                "in a read-only transaction",
+                "No space left on device",
+                "could not extend file",
+            ]
+            .iter()
+            .any(|needle| message.contains(needle))
+        }
+        Error::RollbackErrorOnCommit { commit_error, .. } => storage_refused(commit_error),
+        _ => false,
+    }
+}
+
+/// What a write probe found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteProbe {
+    Accepted,
+    /// Why the database would refuse a write (its own message).
+    Refused(String),
+}
+
+/// Asks the database whether it would take a write, without keeping one.
+/// SQLite: a write transaction that creates a table and fills a few pages
+/// (so a file that cannot grow, or cannot be written, says so), rolled
+/// back; busy writers are not a refusal. PostgreSQL: whether transactions
+/// are read-only; a disk full there ends connections, which `SELECT 1` sees.
+pub fn probe_writes(conn: &mut DbConnection) -> QueryResult<WriteProbe> {
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    match conn {
+        DbConnection::Postgresql(pg) => {
+            let read_only: String = diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(
+                "current_setting('transaction_read_only')",
+            ))
+            .get_result(pg)?;
+            Ok(if read_only == "on" {
+                WriteProbe::Refused("transactions are read-only".into())
+            } else {
+                WriteProbe::Accepted
+            })
+        }
+        DbConnection::Sqlite(_) => {
+            if transaction_depth(conn)?.is_some() {
+                return Err(diesel::result::Error::AlreadyInTransaction);
+            }
+            let DbConnection::Sqlite(lite) = conn else {
+                unreachable!()
+            };
+            let probe = AnsiTransactionManager::begin_transaction_sql(lite, "BEGIN IMMEDIATE")
+                .and_then(|()| {
+                    lite.batch_execute(
+                        "CREATE TABLE slotwise_write_probe (filler BLOB); \
+                         INSERT INTO slotwise_write_probe VALUES (zeroblob(65536));",
+                    )
+                });
+            // A failed write may have ended the transaction already (SQLite
+            // rolls back on SQLITE_FULL); a rollback that fails marks the
+            // connection broken, and the pool closes it.
+            if transaction_depth(conn).ok().flatten().is_some() {
+                let _ = Manager::rollback_transaction(conn);
+            }
+            match probe {
+                Ok(()) => Ok(WriteProbe::Accepted),
+                Err(error) if storage_refused(&error) => Ok(WriteProbe::Refused(error.to_string())),
+                // Busy with other writers, or any other answer: it takes writes.
+                Err(_) => Ok(WriteProbe::Accepted),
+            }
+        }
+    }
+}
+
 /// Sorts a diesel error into what the caller should do about it. diesel maps
 /// PostgreSQL's 23P01 (exclusion) and 40P01 (deadlock) to `Unknown`, so those
 /// are recognised by constraint name and message.
 pub fn classify(error: &diesel::result::Error) -> Failure {
     use diesel::result::{DatabaseErrorKind, Error};
-    if connection_lost(error) {
+    if connection_lost(error) || storage_refused(error) {
         return Failure::Lost;
     }
     let Error::DatabaseError(kind, info) = error else {

@@ -57,11 +57,12 @@ on_both_databases! {
             write!(stream, "M{i}X /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();
             let mut answer = String::new();
             stream.read_to_string(&mut answer).unwrap();
-            assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+            // The path exists, so the method is not allowed there (405 with `Allow`).
+            assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
         }
         let metrics = app.request("GET", "/metrics", None, &[], None).text;
         assert!(!metrics.contains("M0X") && !metrics.contains("M4X"), "{metrics}");
-        assert!(metrics.contains(r#"slotwise_http_requests_total{method="other",route="/healthz",status="404"} 5"#), "{metrics}");
+        assert!(metrics.contains(r#"slotwise_http_requests_total{method="other",route="unmatched",status="405"} 5"#), "{metrics}");
     }
 
     fn every_response_carries_a_request_id_and_echoes_the_callers(app: &TestApp) {
@@ -71,9 +72,13 @@ on_both_databases! {
         assert_eq!(echoed.header("x-request-id"), Some("call-42"));
     }
 
-    fn unknown_routes_are_404_problems(app: &TestApp) {
+    fn unknown_routes_are_404_problems_and_unknown_methods_405(app: &TestApp) {
         app.request("GET", "/v1/nothing-here", None, &[], None).problem(404, "not_found");
-        app.request("DELETE", "/healthz", None, &[], None).problem(404, "not_found");
+        let reply = app.request("DELETE", "/healthz", None, &[], None);
+        reply.problem(405, "method_not_allowed");
+        assert_eq!(reply.header("allow"), Some("GET, HEAD"));
+        let metrics = app.request("GET", "/metrics", None, &[], None).text;
+        assert!(metrics.contains(r#"route="unmatched",status="404""#), "{metrics}");
     }
 
     fn missing_malformed_expired_and_foreign_tokens_are_401(app: &TestApp) {

@@ -286,6 +286,14 @@ pub fn serve_online(pool: DbPool, online: slotwise::config::OnlineSettings) -> R
     serve_with(settings, pool, test_keys())
 }
 
+/// Serves the application over `pool` with these limits on what one client
+/// may hold (body deadline, connections per address).
+pub fn serve_clients(pool: DbPool, clients: slotwise::config::ClientLimits) -> RunningServer {
+    let mut settings = test_settings("unused".into());
+    settings.clients = clients;
+    serve_with(settings, pool, test_keys())
+}
+
 /// Serves the application over `pool` signing and verifying with `keys`.
 pub fn serve_with_keys(pool: DbPool, keys: TokenKeys) -> RunningServer {
     serve_with(test_settings("unused".into()), pool, keys)

@@ -10,6 +10,7 @@ mod cli;
 mod contacts;
 mod customers;
 mod durability;
+mod edges;
 mod feedback;
 mod foundation;
 mod freshness;
