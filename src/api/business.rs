@@ -98,7 +98,7 @@ pub struct UpdateBusiness {
     /// ISO 3166-1 alpha-2; `null` goes back to the time zone's country.
     /// Numbers already stored stay as they are (E.164 is absolute).
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>, example = "GB")]
+    #[schema(value_type = Option<String>, example = "GB", pattern = "^\\s*[A-Za-z]{2}\\s*$")]
     pub country: Option<Option<String>>,
     /// Replaces every cost: channel (phone, walk_in, chat, email, social,
     /// online) → whole cents per minute, 0 to 100000.

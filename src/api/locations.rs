@@ -44,7 +44,7 @@ pub struct LocationView {
     pub phone: Option<String>,
     pub email: Option<String>,
     /// IANA time zone in which hours are kept.
-    #[schema(example = "Europe/London")]
+    #[schema(example = "Europe/London", max_length = 64)]
     pub timezone: String,
     pub paused: Option<PauseView>,
     #[schema(format = DateTime)]
@@ -85,7 +85,7 @@ pub struct CreateLocation {
     pub phone: Option<String>,
     #[schema(max_length = 254)]
     pub email: Option<String>,
-    #[schema(example = "Europe/London")]
+    #[schema(example = "Europe/London", max_length = 64)]
     pub timezone: String,
 }
 
@@ -133,6 +133,7 @@ pub struct UpdateLocation {
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(max_length = 254)]
     pub email: Option<Option<String>>,
+    #[schema(example = "Europe/London", max_length = 64)]
     pub timezone: Option<String>,
 }
 

@@ -148,7 +148,8 @@ use crate::error;
         &IdempotencyDocs,
         &CommonResponses,
         &ListItemsByReference,
-        &Descriptions
+        &Descriptions,
+        &IdShapes
     ),
     tags(
         (name = "online", description = "What strangers may see: a business's public profile by its slug"),
@@ -261,6 +262,46 @@ impl Modify for ListItemsByReference {
             if let ArrayItems::RefOrSchema(inlined) = std::mem::replace(&mut data.items, reference)
             {
                 components.schemas.entry(item).or_insert(*inlined);
+            }
+        }
+    }
+}
+
+/// Every id in a path is one of ours: a prefix, `_`, then letters, digits
+/// and `_` (`bkg_01JD…`, `svc_demo_haircut`), at most 64 characters. Said
+/// once here for every `{id}`-like path parameter; anything else names
+/// nothing and is 404.
+struct IdShapes;
+
+/// The shape of an id, as [`IdShapes`] declares it.
+pub const ID_PATTERN: &str = "^[a-z]+_[A-Za-z0-9_]+$";
+
+impl Modify for IdShapes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::schema::Schema;
+        use utoipa::openapi::RefOr;
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.patch.as_mut(),
+                item.delete.as_mut(),
+            ];
+            for operation in operations.into_iter().flatten() {
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    let names_an_id = parameter.name == "id" || parameter.name.ends_with("_id");
+                    if parameter.parameter_in != ParameterIn::Path || !names_an_id {
+                        continue;
+                    }
+                    if let Some(RefOr::T(Schema::Object(object))) = parameter.schema.as_mut() {
+                        if object.pattern.is_none() && object.max_length.is_none() {
+                            object.pattern = Some(ID_PATTERN.to_owned());
+                            object.max_length = Some(64);
+                        }
+                    }
+                }
             }
         }
     }

@@ -7,6 +7,27 @@ use serde_json::json;
 use slotwise::api::auth::Role;
 
 on_both_databases! {
+    fn a_bad_body_is_named_whatever_if_match_says(app: &TestApp) {
+        let shop = open(app);
+        let manager = app.token(Role::Manager);
+        let path = format!("/v1/locations/{}", shop.location);
+        let patch = |body: &serde_json::Value, tag: &str| {
+            app.request("PATCH", &path, Some(&manager), &[("If-Match", tag)], Some(&body.to_string()))
+        };
+        let bad = json!({"email": format!("{}@example.com", "a".repeat(300))});
+        let good = json!({"name": "Northside Salon"});
+        // A tag that names no version of ours: the body is judged first (fuzzer found 412 here).
+        for tag in ["null", "\"v0\"", "garbage"] {
+            let reply = patch(&bad, tag);
+            assert_eq!(reply.status, 422, "{tag}: {}", reply.text);
+            assert!(reply.json()["errors"]["email"].is_string(), "{}", reply.text);
+            patch(&good, tag).problem(412, "version_mismatch");
+        }
+        // The current tag still writes.
+        let current = app.get(&path, &manager).header("etag").unwrap().to_owned();
+        assert_eq!(patch(&good, &current).status, 200);
+    }
+
     fn a_signed_token_for_a_business_that_does_not_exist_is_401_everywhere(app: &TestApp) {
         let ghost = slotwise::ids::new_id("biz");
         let admin = app.token_for(&ghost, Role::Admin);

@@ -85,6 +85,62 @@ mod contract {
 
     const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
+    /// What `ID_PATTERN` says, read by hand: lowercase prefix, `_`, then
+    /// letters, digits and `_`; at most 64 characters.
+    fn id_shaped(id: &str) -> bool {
+        let Some((prefix, rest)) = id.split_once('_') else {
+            return false;
+        };
+        id.len() <= 64
+            && !prefix.is_empty()
+            && prefix.bytes().all(|b| b.is_ascii_lowercase())
+            && !rest.is_empty()
+            && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    }
+
+    #[test]
+    fn every_path_id_has_the_shape_of_our_ids() {
+        assert_eq!(slotwise::api::openapi::ID_PATTERN, "^[a-z]+_[A-Za-z0-9_]+$");
+        let doc = document();
+        let mut seen = 0;
+        for (method, path, op) in operations(&doc) {
+            for parameter in op["parameters"].as_array().into_iter().flatten() {
+                let name = parameter["name"].as_str().unwrap();
+                if parameter["in"] != "path" || !(name == "id" || name.ends_with("_id")) {
+                    continue;
+                }
+                seen += 1;
+                let schema = &parameter["schema"];
+                assert_eq!(
+                    schema["pattern"],
+                    slotwise::api::openapi::ID_PATTERN,
+                    "{method} {path} {name}"
+                );
+                assert_eq!(schema["maxLength"], 64, "{method} {path} {name}");
+            }
+        }
+        assert!(seen > 50, "only {seen} path ids found");
+        // The ids we make, and the demo's fixed ones, fit what the document promises.
+        for prefix in [
+            "bkg", "cus", "loc", "res", "svc", "qtk", "whk", "nte", "clo", "off", "dlv",
+        ] {
+            let id = slotwise::ids::new_id(prefix);
+            assert!(id_shaped(&id), "{id}");
+        }
+        for id in [
+            slotwise::demo::DEMO_BUSINESS_ID,
+            "svc_demo_haircut",
+            "res_demo_ana",
+        ] {
+            assert!(id_shaped(id), "{id}");
+        }
+        assert!(
+            !id_shaped("bkg-01")
+                && !id_shaped("_x")
+                && !id_shaped(&format!("bkg_{}", "A".repeat(61)))
+        );
+    }
+
     fn operations(doc: &Value) -> Vec<(String, String, Value)> {
         let mut out = Vec::new();
         for (path, item) in doc["paths"].as_object().unwrap() {
