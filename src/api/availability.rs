@@ -25,7 +25,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The longest range one request may ask for.
-pub const MAX_RANGE_DAYS: i64 = 31;
+pub use crate::domain::availability::MAX_RANGE_DAYS;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -260,30 +260,14 @@ fn find_slots(
         Some(text) => parse_bound("to", text, ctx.tz, true)?,
         None => in_years("from", from + Duration::days(7))?,
     };
-    if to <= from {
-        return Err(AppError::bad_parameter("to", "must be after `from`"));
-    }
-    if to - from > Duration::days(MAX_RANGE_DAYS) {
-        return Err(AppError::bad_parameter(
-            "to",
-            format!("the range may span at most {MAX_RANGE_DAYS} days"),
-        ));
+    if let Some((bound, why)) = availability::range_problem(from, to) {
+        return Err(AppError::bad_parameter(bound, why));
     }
     let mut spec = ctx.spec();
     if let Some(resource_id) = &query.resource_id {
-        let mut found = false;
-        for group in spec.groups.iter_mut() {
-            if group.contains(resource_id) {
-                *group = vec![resource_id.clone()];
-                found = true;
-            }
-        }
-        if !found {
-            return Err(AppError::bad_parameter(
-                "resource_id",
-                "this resource does not deliver the service",
-            ));
-        }
+        spec.groups = availability::narrow_to(&spec.groups, resource_id).ok_or_else(|| {
+            AppError::bad_parameter("resource_id", "this resource does not deliver the service")
+        })?;
     }
     let window = calendar::window(
         conn,

@@ -20,7 +20,7 @@ use crate::config::NotifySettings;
 use crate::db::{DbConnection, DbPool};
 use crate::domain::catalog::{parse_time_zone, Channel};
 use crate::domain::ics::{self, CalendarEntry, Organizer};
-use crate::domain::lifecycle::{BookingStatus, Step};
+use crate::domain::lifecycle::{too_early_for_no_show, BookingStatus, Step};
 use crate::domain::policy::Override;
 use crate::domain::reference::normalise_reference;
 use crate::error::{AppError, FieldErrors};
@@ -61,9 +61,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/v1/bookings/{id}/no-show", web::post().to(no_show_booking));
 }
-
-/// How long after the start a no-show may be recorded: people run late.
-pub const NO_SHOW_GRACE_MINUTES: i64 = 15;
 
 /// A customer for a new booking: matched by normalised email, then phone,
 /// to an existing customer of the business before a new one is created.
@@ -969,30 +966,23 @@ async fn apply_step(
         let current = store::bookings::find(conn, &business, &id, None)?;
         may_touch(&caller, &current)?;
         let service = store::services::find(conn, &business, &current.service_id)?;
-        let cancel_cutoff = chrono::Duration::minutes(service.row.cancel_cutoff_minutes.into());
+        let policy = service.row.policy();
         let rules = |booking: &Booking| -> Result<Waiver, AppError> {
             let start = booking.starts_at.and_utc();
             match step {
-                Step::Cancel => {
-                    let policy = crate::domain::policy::Policy {
-                        channels: Vec::new(),
-                        min_notice: chrono::Duration::zero(),
-                        max_advance: chrono::Duration::zero(),
-                        cancel_cutoff,
-                        reschedule_cutoff: chrono::Duration::zero(),
-                    };
-                    caller.weigh(policy.check_cancel(start, now), body.override_rules.as_ref())
-                }
-                Step::NoShow if now < start + chrono::Duration::minutes(NO_SHOW_GRACE_MINUTES) => {
-                    Err(AppError::conflict(
-                        "invalid_transition",
-                        "Invalid transition",
-                        format!(
-                            "A no-show can be recorded from {NO_SHOW_GRACE_MINUTES} minutes after the start."
-                        ),
-                    )
-                    .with("booking_status", booking.status.clone()))
-                }
+                Step::Cancel => caller.weigh(
+                    policy.check_cancel(start, now),
+                    body.override_rules.as_ref(),
+                ),
+                Step::NoShow => match too_early_for_no_show(start, now) {
+                    Some(why) => {
+                        Err(
+                            AppError::conflict("invalid_transition", "Invalid transition", why)
+                                .with("booking_status", booking.status.clone()),
+                        )
+                    }
+                    None => caller.weigh(Vec::new(), body.override_rules.as_ref()),
+                },
                 _ => caller.weigh(Vec::new(), body.override_rules.as_ref()),
             }
         };

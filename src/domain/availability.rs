@@ -638,6 +638,42 @@ pub fn pin(groups: &[Vec<String>], wanted: &[String]) -> Result<Vec<Vec<String>>
     Ok(pinned_groups)
 }
 
+/// The longest range one availability request may cover, in days.
+pub const MAX_RANGE_DAYS: i64 = 31;
+
+/// Why the range `from`..`to` cannot be asked for, naming the bound at
+/// fault, or `None` when it is fine.
+pub fn range_problem(from: DateTime<Utc>, to: DateTime<Utc>) -> Option<(&'static str, String)> {
+    if to <= from {
+        return Some(("to", "must be after `from`".to_owned()));
+    }
+    (to - from > Duration::days(MAX_RANGE_DAYS)).then(|| {
+        (
+            "to",
+            format!("the range may span at most {MAX_RANGE_DAYS} days"),
+        )
+    })
+}
+
+/// The requirement groups when the customer asked for `resource`: every
+/// group that lists it offers only it. `None` when no group lists it (the
+/// resource does not deliver the service).
+pub fn narrow_to(groups: &[Vec<String>], resource: &str) -> Option<Vec<Vec<String>>> {
+    let mut found = false;
+    let narrowed = groups
+        .iter()
+        .map(|group| {
+            if group.iter().any(|r| r == resource) {
+                found = true;
+                vec![resource.to_owned()]
+            } else {
+                group.clone()
+            }
+        })
+        .collect();
+    found.then_some(narrowed)
+}
+
 /// Whether `start` can be booked now, and on which resources: `wanted` pins
 /// resources for the groups that list them; the other groups get the first
 /// free resource (preferring one that already hosts the session for group
@@ -925,6 +961,30 @@ mod tests {
         assert_eq!(starts(&listed), ["02 10:00", "02 10:30"]);
         ana.paused = true;
         assert!(slots(&spec, &[ana], &window).is_empty());
+    }
+
+    #[test]
+    fn a_range_is_forward_and_at_most_a_month() {
+        let from = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+        assert_eq!(range_problem(from, from + Duration::days(31)), None);
+        assert_eq!(
+            range_problem(from, from + Duration::days(32)).unwrap().0,
+            "to"
+        );
+        assert_eq!(range_problem(from, from).unwrap().0, "to");
+    }
+
+    #[test]
+    fn asking_for_a_resource_narrows_every_group_that_lists_it() {
+        let groups = vec![
+            vec!["ana".to_owned(), "ben".to_owned()],
+            vec!["room".to_owned()],
+        ];
+        assert_eq!(
+            narrow_to(&groups, "ben").unwrap(),
+            vec![vec!["ben".to_owned()], vec!["room".to_owned()]]
+        );
+        assert_eq!(narrow_to(&groups, "zoe"), None);
     }
 
     #[test]

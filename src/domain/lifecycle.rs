@@ -91,6 +91,21 @@ impl Step {
 }
 
 /// The status after `step`, or `None` when the step is illegal from `from`.
+/// A no-show may be recorded from this long after the start, not before:
+/// a customer a few minutes late is late, not absent.
+pub const NO_SHOW_GRACE_MINUTES: i64 = 15;
+
+/// Why a no-show cannot be recorded yet for a visit starting at `start`, or
+/// `None` once the grace has passed.
+pub fn too_early_for_no_show(
+    start: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<String> {
+    (now < start + chrono::Duration::minutes(NO_SHOW_GRACE_MINUTES)).then(|| {
+        format!("A no-show can be recorded from {NO_SHOW_GRACE_MINUTES} minutes after the start.")
+    })
+}
+
 pub fn next_status(from: BookingStatus, step: Step) -> Option<BookingStatus> {
     use BookingStatus::*;
     match (from, step) {
@@ -107,6 +122,18 @@ pub fn next_status(from: BookingStatus, step: Step) -> Option<BookingStatus> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_no_show_waits_out_the_grace() {
+        use chrono::TimeZone;
+        let start = chrono::Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap();
+        let grace = chrono::Duration::minutes(NO_SHOW_GRACE_MINUTES);
+        assert!(too_early_for_no_show(start, start).is_some());
+        assert!(
+            too_early_for_no_show(start, start + grace - chrono::Duration::seconds(1)).is_some()
+        );
+        assert_eq!(too_early_for_no_show(start, start + grace), None);
+    }
 
     #[test]
     fn the_happy_path_runs_from_confirmed_to_completed() {

@@ -10,7 +10,7 @@ use super::resources::{HoursRow, Resource, TimeOff};
 use super::services::{self, RequirementRow, Service, ServiceRow};
 use crate::db::DbConnection;
 use crate::domain::availability::{self, Busy, Occupant, ResourceCalendar, ServiceSpec, Window};
-use crate::domain::catalog::{channels_from_text, parse_time_zone};
+use crate::domain::catalog::parse_time_zone;
 use crate::domain::hours::{Weekday, WeeklyInterval};
 use crate::domain::pauses::in_force;
 use crate::domain::policy::Policy;
@@ -59,14 +59,7 @@ impl ServiceContext {
     }
 
     pub fn policy(&self) -> Policy {
-        let row = &self.service.row;
-        Policy {
-            channels: channels_from_text(&row.channels),
-            min_notice: Duration::minutes(row.min_notice_minutes.into()),
-            max_advance: Duration::minutes(row.max_advance_minutes.into()),
-            cancel_cutoff: Duration::minutes(row.cancel_cutoff_minutes.into()),
-            reschedule_cutoff: Duration::minutes(row.reschedule_cutoff_minutes.into()),
-        }
+        self.service.row.policy()
     }
 
     /// The resources a write for `wanted` may touch, and so must lock: the

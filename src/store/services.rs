@@ -41,6 +41,20 @@ pub struct ServiceRow {
     pub reminders: String,
 }
 
+impl ServiceRow {
+    /// The service's booking rules, read from its columns.
+    pub fn policy(&self) -> crate::domain::policy::Policy {
+        let minutes = |m: i32| chrono::Duration::minutes(m.into());
+        crate::domain::policy::Policy {
+            channels: crate::domain::catalog::channels_from_text(&self.channels),
+            min_notice: minutes(self.min_notice_minutes),
+            max_advance: minutes(self.max_advance_minutes),
+            cancel_cutoff: minutes(self.cancel_cutoff_minutes),
+            reschedule_cutoff: minutes(self.reschedule_cutoff_minutes),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = service_requirements)]
 pub struct RequirementRow {
