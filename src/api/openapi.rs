@@ -170,6 +170,21 @@ pub struct ApiDoc;
 
 struct BearerAuth;
 
+/// The operations a path has, for the modifiers below that touch every one.
+fn operations_of(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        item.get.as_mut(),
+        item.post.as_mut(),
+        item.put.as_mut(),
+        item.patch.as_mut(),
+        item.delete.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
@@ -192,16 +207,9 @@ struct CommonResponses;
 
 impl Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{path::Operation, Ref, RefOr};
+        use utoipa::openapi::{Ref, RefOr};
         for (path, item) in openapi.paths.paths.iter_mut() {
-            let operations: [Option<&mut Operation>; 5] = [
-                item.get.as_mut(),
-                item.post.as_mut(),
-                item.put.as_mut(),
-                item.patch.as_mut(),
-                item.delete.as_mut(),
-            ];
-            for operation in operations.into_iter().flatten() {
+            for operation in operations_of(item) {
                 let mut common = vec![("500", "InternalError")];
                 if path.starts_with("/v1/") || path == "/readyz" {
                     common.push(("503", "Unavailable"));
@@ -282,14 +290,7 @@ impl Modify for IdShapes {
         use utoipa::openapi::schema::Schema;
         use utoipa::openapi::RefOr;
         for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                item.get.as_mut(),
-                item.post.as_mut(),
-                item.put.as_mut(),
-                item.patch.as_mut(),
-                item.delete.as_mut(),
-            ];
-            for operation in operations.into_iter().flatten() {
+            for operation in operations_of(item) {
                 for parameter in operation.parameters.iter_mut().flatten() {
                     let names_an_id = parameter.name == "id" || parameter.name.ends_with("_id");
                     if parameter.parameter_in != ParameterIn::Path || !names_an_id {
@@ -316,14 +317,7 @@ struct Descriptions;
 impl Modify for Descriptions {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                item.get.as_mut(),
-                item.post.as_mut(),
-                item.put.as_mut(),
-                item.patch.as_mut(),
-                item.delete.as_mut(),
-            ];
-            for operation in operations.into_iter().flatten() {
+            for operation in operations_of(item) {
                 if operation
                     .description
                     .as_deref()
