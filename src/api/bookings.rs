@@ -188,7 +188,12 @@ pub(crate) fn booking_view(b: Booking, tz: Tz) -> BookingView {
     BookingView {
         resource_ids: b.resources(),
         status: b.status(),
-        channel: Channel::parse(&b.channel).unwrap_or(Channel::Online),
+        channel: store::stored_or(
+            Channel::parse(&b.channel),
+            "channel",
+            &b.channel,
+            Channel::Online,
+        ),
         id: b.id,
         reference: b.reference,
         service_id: b.service_id,
@@ -784,7 +789,12 @@ fn history_view(h: HistoryEntry) -> HistoryView {
         action: h.action,
         actor: h.actor,
         actor_role: h.actor_role,
-        channel: Channel::parse(&h.channel).unwrap_or(Channel::Online),
+        channel: store::stored_or(
+            Channel::parse(&h.channel),
+            "channel",
+            &h.channel,
+            Channel::Online,
+        ),
         client_id: h.client_id,
         details: serde_json::from_str(&h.details).unwrap_or(serde_json::Value::Null),
         override_rules: h.override_rules.map(|rules| OverrideView {

@@ -124,7 +124,12 @@ pub fn booking_summary(b: &Booking) -> BookingSummary {
         resource_ids: b.resources(),
         start: utc_text(b.starts_at.and_utc()),
         end: utc_text(b.ends_at.and_utc()),
-        channel: Channel::parse(&b.channel).unwrap_or(Channel::Online),
+        channel: store::stored_or(
+            Channel::parse(&b.channel),
+            "channel",
+            &b.channel,
+            Channel::Online,
+        ),
     }
 }
 
@@ -827,7 +832,12 @@ fn timeline_item(entry: TimelineEntry) -> TimelineItem {
                 action: h.action,
                 actor: h.actor,
                 actor_role: h.actor_role,
-                channel: Channel::parse(&h.channel).unwrap_or(Channel::Online),
+                channel: store::stored_or(
+                    Channel::parse(&h.channel),
+                    "channel",
+                    &h.channel,
+                    Channel::Online,
+                ),
                 details: serde_json::from_str(&h.details).unwrap_or(serde_json::Value::Null),
             });
         }

@@ -51,8 +51,18 @@ pub struct InteractionView {
 impl From<Interaction> for InteractionView {
     fn from(i: Interaction) -> Self {
         Self {
-            channel: ContactChannel::parse(&i.channel).unwrap_or(ContactChannel::Phone),
-            outcome: Outcome::parse(&i.outcome).unwrap_or(Outcome::Resolved),
+            channel: crate::store::stored_or(
+                ContactChannel::parse(&i.channel),
+                "channel",
+                &i.channel,
+                ContactChannel::Phone,
+            ),
+            outcome: crate::store::stored_or(
+                Outcome::parse(&i.outcome),
+                "outcome",
+                &i.outcome,
+                Outcome::Resolved,
+            ),
             id: i.id,
             intent: i.intent_code,
             duration_seconds: i.duration_seconds,

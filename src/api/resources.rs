@@ -66,7 +66,12 @@ impl From<Resource> for ResourceView {
             id: r.id,
             location_id: r.location_id,
             name: r.name,
-            kind: ResourceKind::parse(&r.kind).unwrap_or(ResourceKind::Staff),
+            kind: store::stored_or(
+                ResourceKind::parse(&r.kind),
+                "kind",
+                &r.kind,
+                ResourceKind::Staff,
+            ),
             capacity: r.capacity,
             paused: pause_view(r.paused_at, r.pause_reason, r.paused_until),
             archived_at: optional_instant(r.archived_at),

@@ -54,8 +54,14 @@ impl Booking {
         split_ids(&self.resource_ids)
     }
 
+    /// The status for display (see [`super::stored_or`]); steps read it strictly.
     pub fn status(&self) -> BookingStatus {
-        BookingStatus::parse(&self.status).unwrap_or(BookingStatus::Confirmed)
+        super::stored_or(
+            BookingStatus::parse(&self.status),
+            "status",
+            &self.status,
+            BookingStatus::Confirmed,
+        )
     }
 
     /// The snapshot carried by events.
@@ -545,7 +551,14 @@ fn load_for_step(
 ) -> Result<(Booking, BookingStatus), AppError> {
     let booking = find(conn, business, id, customer)?;
     super::check_version(booking.version, expected_version)?;
-    let next = next_status(booking.status(), step)
+    // Strict: a status this build does not know is never stepped as if it were confirmed.
+    let current = BookingStatus::parse(&booking.status).ok_or_else(|| {
+        AppError::internal(format!(
+            "booking {} has unknown stored status {:?}",
+            booking.id, booking.status
+        ))
+    })?;
+    let next = next_status(current, step)
         .ok_or_else(|| AppError::invalid_transition(&booking.status, step.as_str()))?;
     Ok((booking, next))
 }

@@ -35,7 +35,12 @@ impl Interaction {
         ContactRecord {
             customer_id: self.customer_id.clone(),
             intent_code: self.intent_code.clone(),
-            outcome: Outcome::parse(&self.outcome).unwrap_or(Outcome::Resolved),
+            outcome: super::stored_or(
+                Outcome::parse(&self.outcome),
+                "outcome",
+                &self.outcome,
+                Outcome::Resolved,
+            ),
             at: self.occurred_at,
         }
     }

@@ -38,7 +38,12 @@ pub fn contacts(
         .filter(|(i, _)| location_id.is_none() || i.location_id.as_deref() == location_id)
         .map(|(i, record)| ContactLine {
             intent_code: i.intent_code.clone(),
-            channel: ContactChannel::parse(&i.channel).unwrap_or(ContactChannel::Phone),
+            channel: super::stored_or(
+                ContactChannel::parse(&i.channel),
+                "channel",
+                &i.channel,
+                ContactChannel::Phone,
+            ),
             seconds: i64::from(i.duration_seconds),
             first_contact_resolution: is_first_contact_resolution(record, &history, window),
         })

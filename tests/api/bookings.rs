@@ -25,6 +25,19 @@ fn events_of(app: &TestApp, subject: &str) -> Vec<String> {
 }
 
 on_both_databases! {
+    fn a_stored_status_this_build_does_not_know_is_never_stepped_as_confirmed(app: &TestApp) {
+        let shop = open(app);
+        let agent = app.token(Role::Agent);
+        let made = book(app, Some(&agent), &booking(&shop.haircut, london(3, 11, 0), "odd@example.com"));
+        let id = made["id"].as_str().unwrap();
+        crate::memory::exec(app, &format!("UPDATE bookings SET status = 'mystery' WHERE id = '{id}'"));
+        // Reads still render; the step refuses instead of cancelling a "confirmed" booking.
+        assert_eq!(app.get(&format!("/v1/bookings/{id}"), &agent).status, 200);
+        let reply = app.post(&format!("/v1/bookings/{id}/cancel"), &agent, &json!({}));
+        assert_eq!(reply.status, 500, "{}", reply.text);
+        assert_eq!(count(app, &format!("bookings WHERE id = '{id}' AND status = 'mystery'")), 1);
+    }
+
     fn availability_lists_days_and_slots_and_drops_a_booked_slot(app: &TestApp) {
         let shop = open(app);
         let tomorrow = (Utc::now().with_timezone(&chrono_tz::Europe::London).date_naive() + Duration::days(1)).format("%Y-%m-%d").to_string();

@@ -89,11 +89,24 @@ impl SmtpServer {
         }
     }
 
-    /// The messages that arrived (each is printed before the server accepts it).
-    fn arrived(&self) -> Vec<Value> {
-        self.lines
-            .try_iter()
-            .map(|l| serde_json::from_str(&l).unwrap())
+    /// The messages that arrived, waiting (up to 10 s) until `expected` have
+    /// been read: each is printed before the server accepts it, but our
+    /// reader thread may not have taken the line off the pipe yet. Then
+    /// anything more that is already there, so extra mail is seen too.
+    fn arrived(&self, expected: usize) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let mut lines: Vec<String> = Vec::new();
+        while lines.len() < expected {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => lines.push(line),
+                Err(_) => break,
+            }
+        }
+        lines.extend(self.lines.try_iter());
+        lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
             .collect()
     }
 }
@@ -206,7 +219,7 @@ on_both_databases! {
         // A visit entered after the fact gets no confirmation, only the survey.
         assert_eq!((pass.sent, pass.skipped), (1, 1), "{pass:?}");
 
-        let mail = smtp.arrived();
+        let mail = smtp.arrived(3);
         assert_eq!(mail.len(), 3, "{mail:?}");
         let to = |m: &Value| m["to"][0].as_str().unwrap().to_owned();
         let subject = |m: &Value| m["subject"].as_str().unwrap().to_owned();
