@@ -326,7 +326,7 @@ pub async fn create_booking(
     let body = body.into_inner();
     let customer = body.validate(&caller)?;
     let anonymous = caller.is_anonymous();
-    let key = held.0.clone();
+    let key = held.clone();
     let answer = blocking(&pool, move |conn| {
         let now = Utc::now();
         let (ctx, source) = match &body.hold_id {
@@ -386,18 +386,12 @@ pub async fn create_booking(
             let (booking, _customer) =
                 store::bookings::create_in(conn, &ctx, &request, &caller.actor(), now)?;
             let answer = booking_created(booking, ctx.tz, anonymous.then_some(&*keys), now)?;
-            if let Some(key) = &key {
-                key.store_in(conn, &answer)?;
-            }
+            key.store_in(conn, &answer)?;
             Ok(answer)
         })
     })
     .await?;
-    if let Some(key) = &held.0 {
-        key.committed();
-    }
-    crate::faults::crash_if(crate::faults::CRASH_AFTER_COMMIT);
-    Ok(super::idempotency::respond(answer))
+    Ok(held.committed(answer))
 }
 
 /// The 201 answer to a new booking: its view (with a manage token for a

@@ -377,6 +377,32 @@ impl HeldKey {
 #[derive(Debug, Clone)]
 pub struct KeyInHand(pub Option<HeldKey>);
 
+impl KeyInHand {
+    /// Stores `answer` under the key, when one is held, in the caller's open
+    /// transaction (see [`HeldKey::store_in`]).
+    pub fn store_in(
+        &self,
+        conn: &mut DbConnection,
+        answer: &StoredResponse,
+    ) -> Result<(), AppError> {
+        if let Some(key) = &self.0 {
+            key.store_in(conn, answer)?;
+        }
+        Ok(())
+    }
+
+    /// The transaction that stored `answer` committed: the key is settled,
+    /// and the answer goes out. (The durability tests crash the process here,
+    /// between commit and reply: `crate::faults`.)
+    pub fn committed(&self, answer: StoredResponse) -> HttpResponse {
+        if let Some(key) = &self.0 {
+            key.committed();
+        }
+        crate::faults::crash_if(crate::faults::CRASH_AFTER_COMMIT);
+        respond(answer)
+    }
+}
+
 impl FromRequest for KeyInHand {
     type Error = Error;
     type Future = Ready<Result<Self, Error>>;

@@ -259,7 +259,7 @@ pub async fn create_walk_in(
     let business = principal.business_id.clone();
     let actor = desk_actor(&principal);
     let caller = Caller(Some(principal));
-    let key = held.0.clone();
+    let key = held.clone();
     let answer = blocking(&pool, move |conn| {
         let now = Utc::now();
         let ctx = calendar::service_context(conn, Some(&business), &service_id)?;
@@ -279,18 +279,12 @@ pub async fn create_walk_in(
                 .map(|id| timeline::caller_context(conn, &business, &id, now.naive_utc()))
                 .transpose()?;
             let answer = walk_in_answer(outcome, ctx.tz, context.map(context_view), &keys)?;
-            if let Some(key) = &key {
-                key.store_in(conn, &answer)?;
-            }
+            key.store_in(conn, &answer)?;
             Ok(answer)
         })
     })
     .await?;
-    if let Some(key) = &held.0 {
-        key.committed();
-    }
-    crate::faults::crash_if(crate::faults::CRASH_AFTER_COMMIT);
-    Ok(super::idempotency::respond(answer))
+    Ok(held.committed(answer))
 }
 
 /// The 201 answer to a walk-in: the booking made at once, or the ticket

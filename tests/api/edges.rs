@@ -289,14 +289,6 @@ fn connection(base: &str) -> (TcpStream, RawReply) {
     (stream, reply)
 }
 
-fn locations(app: &crate::harness::TestApp) -> i64 {
-    use diesel::prelude::*;
-    slotwise::schema::locations::table
-        .count()
-        .get_result(&mut app.pool.get().unwrap())
-        .unwrap()
-}
-
 on_both_databases! {
     fn a_body_trickled_past_the_deadline_is_408_and_writes_nothing(app: &TestApp) {
         let server = crate::harness::serve_clients(
@@ -338,7 +330,7 @@ on_both_databases! {
         assert_eq!(reply.header("connection"), Some("close"));
         assert!(waited < Duration::from_secs(10), "answered after {waited:?}");
         trickle.join().unwrap();
-        assert_eq!(locations(app), 0, "a timed-out body wrote nothing");
+        assert_eq!(crate::harness::count(app, "locations"), 0, "a timed-out body wrote nothing");
 
         // A body that comes in parts within the deadline is read as usual.
         let mut stream = TcpStream::connect(address(&server.base)).unwrap();
@@ -359,7 +351,7 @@ on_both_databases! {
         stream.read_to_end(&mut bytes).unwrap();
         let reply = parse_reply(&bytes);
         assert_eq!(reply.status, 201, "{}", String::from_utf8_lossy(&reply.body));
-        assert_eq!(locations(app), 1);
+        assert_eq!(crate::harness::count(app, "locations"), 1);
     }
 
     fn connections_over_the_cap_of_one_address_are_refused_until_one_closes(app: &TestApp) {
@@ -405,14 +397,6 @@ on_both_databases! {
     }
 }
 
-fn customers(app: &crate::harness::TestApp) -> i64 {
-    use diesel::prelude::*;
-    slotwise::schema::customers::table
-        .count()
-        .get_result(&mut app.pool.get().unwrap())
-        .unwrap()
-}
-
 on_both_databases! {
     fn a_database_that_refuses_writes_answers_503_and_is_not_ready_until_it_takes_them_again(app: &TestApp) {
         // The fault is the database's own: SQLite stops the file growing where
@@ -453,7 +437,7 @@ on_both_databases! {
         let refusal = refusal.expect("the database never refused a write");
         refusal.problem(503, "unavailable");
         assert_eq!(refusal.header("retry-after"), Some("1"));
-        assert_eq!(customers(app), created, "the refused write left nothing behind");
+        assert_eq!(crate::harness::count(app, "customers"), created, "the refused write left nothing behind");
         let ready = at("GET", "/readyz", None);
         assert_eq!(ready.status, 503, "{}", ready.text);
         assert_eq!(ready.json(), json!({"status": "unavailable", "reason": "writes_refused"}));
@@ -471,7 +455,7 @@ on_both_databases! {
                 }
             }
         }
-        assert_eq!(customers(app), created);
+        assert_eq!(crate::harness::count(app, "customers"), created);
         assert_eq!(at("GET", "/readyz", None).status, 503);
 
         // Room again: ready, and writes go through.
@@ -479,6 +463,6 @@ on_both_databases! {
         let ready = at("GET", "/readyz", None);
         assert_eq!(ready.status, 200, "{}", ready.text);
         assert_eq!(at("POST", "/v1/customers", Some(&customer(1001))).status, 201);
-        assert_eq!(customers(app), created + 1);
+        assert_eq!(crate::harness::count(app, "customers"), created + 1);
     }
 }
