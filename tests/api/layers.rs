@@ -70,6 +70,16 @@ fn domain_rules_are_free_of_actix_and_diesel() {
 }
 
 #[test]
+fn the_http_layer_leaves_sql_to_the_store() {
+    let found = trespasses("api", &["diesel"]);
+    assert!(
+        found.is_empty(),
+        "src/api runs queries of its own:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
 fn the_check_itself_sees_a_trespass() {
     // The API layer does import actix: were the scan blind, this would be empty.
     assert!(!trespasses("api", &["actix_web::"]).is_empty());
