@@ -1,0 +1,177 @@
+//! Finding bookings: the filtered list, one by id, one by its reference.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono_tz::Tz;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::views::{booking_view, BookingView};
+use super::{location_tz, may_see, with_tz};
+use crate::api::auth::{Principal, Role};
+use crate::api::availability::parse_bound;
+use crate::api::caller::Caller;
+use crate::api::{blocking, page_response, versioned, PageQuery};
+use crate::db::DbPool;
+use crate::domain::catalog::{parse_time_zone, Channel};
+use crate::domain::lifecycle::BookingStatus;
+use crate::domain::reference::normalise_reference;
+use crate::error::AppError;
+use crate::store;
+use crate::store::bookings::BookingFilter;
+
+/// Filters of the booking list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BookingQuery {
+    /// Bookings starting at or after this date (business zone) or instant.
+    pub from: Option<String>,
+    /// Bookings starting before this instant, or on or before this date.
+    pub to: Option<String>,
+    pub location_id: Option<String>,
+    pub resource_id: Option<String>,
+    pub service_id: Option<String>,
+    pub customer_id: Option<String>,
+    pub status: Option<BookingStatus>,
+    pub channel: Option<Channel>,
+}
+
+/// List bookings, oldest created first.
+#[utoipa::path(
+    get, path = "/v1/bookings", tag = "bookings",
+    params(PageQuery, BookingQuery),
+    responses(
+        (status = 200, body = crate::api::Page<BookingView>, headers(("Link" = String, description = "rel=\"next\" page"))),
+        (status = 400, response = crate::error::BadRequest),
+        (status = 401, response = crate::error::Unauthenticated),
+        (status = 403, response = crate::error::Forbidden),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_bookings(
+    req: HttpRequest,
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    page: crate::api::PageParams,
+    query: crate::api::input::Query<BookingQuery>,
+) -> Result<HttpResponse, AppError> {
+    if principal.role == Role::Partner {
+        principal.require_staff_or_partner_scope("bookings:read")?;
+    }
+    let page = page.validate()?;
+    let request = page.clone();
+    let query = query.into_inner();
+    let (rows, zones) = blocking(&pool, move |conn| {
+        let business = store::businesses::find(conn, &principal.business_id)?
+            .ok_or_else(|| AppError::not_found("business"))?;
+        let tz = parse_time_zone(&business.timezone).map_err(AppError::internal)?;
+        let mut filter = BookingFilter {
+            from: query
+                .from
+                .as_deref()
+                .map(|t| parse_bound("from", t, tz, false))
+                .transpose()?,
+            to: query
+                .to
+                .as_deref()
+                .map(|t| parse_bound("to", t, tz, true))
+                .transpose()?,
+            location_id: query.location_id,
+            resource_id: query.resource_id,
+            service_id: query.service_id,
+            customer_id: query.customer_id,
+            status: query.status.map(|s| s.as_str().to_owned()),
+            channel: query.channel.map(|c| c.as_str().to_owned()),
+            made_by: None,
+        };
+        // `to` is exclusive here (a date means the end of that day), so an
+        // equal bound is already an empty range.
+        if let (Some(from), Some(to)) = (filter.from, filter.to) {
+            if from >= to {
+                return Err(AppError::bad_parameter("to", "must be after `from`"));
+            }
+        }
+        match principal.role {
+            Role::Customer => filter.customer_id = Some(principal.subject.clone()),
+            Role::Partner => filter.made_by = Caller(Some(principal.clone())).own_partner(),
+            _ => {}
+        }
+        let rows = store::bookings::list(conn, &principal.business_id, &filter, &request)?;
+        let mut zones: HashMap<String, Tz> = HashMap::new();
+        for row in &rows {
+            if !zones.contains_key(&row.location_id) {
+                let tz = location_tz(conn, &row.business_id, &row.location_id)?;
+                zones.insert(row.location_id.clone(), tz);
+            }
+        }
+        Ok((rows, zones))
+    })
+    .await?;
+    Ok(page_response(
+        &req,
+        rows,
+        &page,
+        |b| &b.id,
+        |b| {
+            let tz = zones.get(&b.location_id).copied().unwrap_or(Tz::UTC);
+            booking_view(b, tz)
+        },
+    ))
+}
+
+/// Get one booking.
+#[utoipa::path(
+    get, path = "/v1/bookings/{id}", tag = "bookings",
+    params(("id" = String, Path, description = "Booking id")),
+    responses(
+        (status = 200, body = BookingView, headers(("ETag" = String))),
+        (status = 401, response = crate::error::Unauthenticated),
+        (status = 403, response = crate::error::Forbidden),
+        (status = 404, response = crate::error::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_booking(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let business = principal.business_id.clone();
+    let caller = Caller(Some(principal));
+    let view = blocking(&pool, move |conn| {
+        let booking = store::bookings::find(conn, &business, &id, None)?;
+        may_see(&caller, &booking)?;
+        with_tz(conn, booking)
+    })
+    .await?;
+    Ok(versioned(view.version, &view))
+}
+
+/// Find a booking by the reference a caller reads out (`K7M-4QX`, any case,
+/// with or without the dash). Staff only.
+#[utoipa::path(
+    get, path = "/v1/bookings/by-reference/{code}", tag = "bookings",
+    params(("code" = String, Path, description = "Booking reference")),
+    responses(
+        (status = 200, body = BookingView, headers(("ETag" = String))),
+        (status = 401, response = crate::error::Unauthenticated),
+        (status = 403, response = crate::error::Forbidden),
+        (status = 404, response = crate::error::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_booking_by_reference(
+    principal: Principal,
+    pool: web::Data<DbPool>,
+    code: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    principal.require(Principal::STAFF)?;
+    let reference = normalise_reference(&code);
+    let view = blocking(&pool, move |conn| {
+        let booking = store::bookings::find_by_reference(conn, &principal.business_id, &reference)?;
+        with_tz(conn, booking)
+    })
+    .await?;
+    Ok(versioned(view.version, &view))
+}
