@@ -30,3 +30,4 @@ mod shop;
 mod verified_elsewhere;
 mod walk_ins;
 mod webhooks;
+mod workers;
