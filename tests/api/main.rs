@@ -3,6 +3,7 @@
 mod harness;
 
 mod audit;
+mod availability_forms;
 mod bookings;
 mod browser;
 mod catalog;
