@@ -2,7 +2,7 @@
 //! channel, computed by the pure engine in `domain::availability`.
 
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -44,6 +44,11 @@ pub struct AvailabilityQuery {
     pub resource_id: Option<String>,
     /// Render `local_*` times and group days in this IANA zone (default: the location's).
     pub tz: Option<String>,
+    /// `full` (default): every slot with its instants and resource ids.
+    /// `compact`: each day's slots as local start times, resources named once
+    /// and referred to by index (see `CompactAvailabilityView`); only
+    /// `GET /v1/availability` reads it.
+    pub form: Option<String>,
 }
 
 /// One bookable start.
@@ -167,7 +172,7 @@ pub fn slot_view(slot: &Slot, tz: Tz) -> SlotView {
     get, path = "/v1/availability", tag = "bookings",
     params(AvailabilityQuery),
     responses(
-        (status = 200, body = AvailabilityView),
+        (status = 200, body = AvailabilityAnswer),
         (status = 400, response = crate::error::BadRequest),
         (status = 401, response = crate::error::Unauthenticated),
         (status = 403, response = crate::error::Forbidden),
@@ -186,11 +191,19 @@ pub async fn get_availability(
     caller.require_partner_scope("availability:read")?;
     let query = query.into_inner();
     let render_tz = render_zone(&query)?;
+    let compact = match query.form.as_deref() {
+        None | Some("full") => false,
+        Some("compact") => true,
+        Some(_) => return Err(AppError::bad_parameter("form", "expected full or compact")),
+    };
     let found = blocking(&pool, move |conn| {
         find_slots(conn, &caller, &query, Utc::now())
     })
     .await?;
     let tz = render_tz.unwrap_or(found.location_tz);
+    if compact {
+        return Ok(HttpResponse::Ok().json(compact_view(found, tz)));
+    }
     Ok(HttpResponse::Ok().json(AvailabilityView {
         days: group_by_day(&found.slots, found.from, found.to, tz),
         service_id: found.service_id,
@@ -215,6 +228,8 @@ struct FoundSlots {
     service_id: String,
     location_id: String,
     location_tz: Tz,
+    /// Every slot's length (the service time, without buffers).
+    duration: Duration,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     slots: Vec<Slot>,
@@ -283,6 +298,7 @@ fn find_slots(
         service_id: ctx.service.row.id.clone(),
         location_id: ctx.location.id.clone(),
         location_tz: ctx.tz,
+        duration: spec.duration,
         from,
         to,
         slots,
@@ -382,4 +398,122 @@ fn group_by_day(slots: &[Slot], from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz) 
         }
     }
     days
+}
+
+/// What `GET /v1/availability` answers: the full form, or the compact one
+/// with `form=compact`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum AvailabilityAnswer {
+    Full(AvailabilityView),
+    Compact(CompactAvailabilityView),
+}
+
+/// The same slots as `AvailabilityView` in a fraction of the bytes: each
+/// resource is named once in `resources`, slots refer to it by index, and a
+/// slot is its local start time (its end is `duration_minutes` later).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompactAvailabilityView {
+    /// Always `compact`.
+    #[schema(example = "compact")]
+    pub form: &'static str,
+    pub service_id: String,
+    pub location_id: String,
+    /// The zone days and slot starts are rendered in.
+    pub timezone: String,
+    #[schema(format = DateTime)]
+    pub from: String,
+    #[schema(format = DateTime)]
+    pub to: String,
+    /// Every slot ends this many minutes after it starts.
+    pub duration_minutes: i64,
+    /// The resources the slots name, referred to by their index here.
+    pub resources: Vec<String>,
+    /// Every day of the range, in order, with its slots (possibly none).
+    pub days: Vec<CompactDayView>,
+}
+
+/// The slots of one local day, in the compact form.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompactDayView {
+    #[schema(example = "2026-03-08")]
+    pub date: String,
+    pub slots: Vec<CompactSlotView>,
+}
+
+/// One bookable start, in the compact form.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompactSlotView {
+    /// Local start time with its offset, on the day's `date`: `HH:MM±HH:MM`
+    /// (`HH:MM:SS±HH:MM` when it is not a whole minute). The offset tells
+    /// apart the two 01:30s of a night the clocks go back.
+    #[schema(example = "14:00+00:00")]
+    pub start: String,
+    /// A valid combination, as indexes into `resources`: one per requirement group.
+    pub resources: Vec<u32>,
+    /// Per requirement group, every free resource, as indexes into `resources`.
+    pub choices: Vec<Vec<u32>>,
+    /// Seats still free (group sessions); 1 for an ordinary appointment.
+    pub seats_left: u32,
+}
+
+/// Renders found slots in the compact form, numbering resources in the order
+/// they are first met.
+fn compact_view(found: FoundSlots, tz: Tz) -> AvailabilityAnswer {
+    let mut resources: Vec<String> = Vec::new();
+    let mut index_of = std::collections::HashMap::<String, u32>::new();
+    let mut index = |id: &String| -> u32 {
+        if let Some(&i) = index_of.get(id) {
+            return i;
+        }
+        let i = u32::try_from(resources.len()).expect("fewer than 2^32 resources");
+        resources.push(id.clone());
+        index_of.insert(id.clone(), i);
+        i
+    };
+    let first = found.from.with_timezone(&tz).date_naive();
+    let last = (found.to - Duration::seconds(1))
+        .with_timezone(&tz)
+        .date_naive();
+    let mut days: Vec<CompactDayView> = first
+        .iter_days()
+        .take_while(|d| *d <= last)
+        .map(|d| CompactDayView {
+            date: d.format("%Y-%m-%d").to_string(),
+            slots: Vec::new(),
+        })
+        .collect();
+    for slot in &found.slots {
+        let local = slot.start.with_timezone(&tz);
+        let offset = (local.date_naive() - first).num_days();
+        let Some(day) = usize::try_from(offset).ok().and_then(|i| days.get_mut(i)) else {
+            continue;
+        };
+        let start = if local.second() == 0 {
+            local.format("%H:%M%:z").to_string()
+        } else {
+            local.format("%H:%M:%S%:z").to_string()
+        };
+        day.slots.push(CompactSlotView {
+            start,
+            resources: slot.resource_ids.iter().map(&mut index).collect(),
+            choices: slot
+                .choices
+                .iter()
+                .map(|group| group.iter().map(&mut index).collect())
+                .collect(),
+            seats_left: slot.seats_left,
+        });
+    }
+    AvailabilityAnswer::Compact(CompactAvailabilityView {
+        form: "compact",
+        service_id: found.service_id,
+        location_id: found.location_id,
+        timezone: tz.name().to_owned(),
+        from: utc_text(found.from),
+        to: utc_text(found.to),
+        duration_minutes: found.duration.num_minutes(),
+        resources,
+        days,
+    })
 }

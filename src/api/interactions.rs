@@ -51,18 +51,8 @@ pub struct InteractionView {
 impl From<Interaction> for InteractionView {
     fn from(i: Interaction) -> Self {
         Self {
-            channel: crate::store::stored_or(
-                ContactChannel::parse(&i.channel),
-                "channel",
-                &i.channel,
-                ContactChannel::Phone,
-            ),
-            outcome: crate::store::stored_or(
-                Outcome::parse(&i.outcome),
-                "outcome",
-                &i.outcome,
-                Outcome::Resolved,
-            ),
+            channel: i.channel.or(ContactChannel::Phone),
+            outcome: i.outcome.or(Outcome::Resolved),
             id: i.id,
             intent: i.intent_code,
             duration_seconds: i.duration_seconds,
@@ -122,9 +112,9 @@ impl CreateInteraction {
         let id = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
         errors.finish()?;
         Ok(NewInteraction {
-            channel: self.channel.as_str().to_owned(),
+            channel: self.channel,
             intent_code: intent,
-            outcome: self.outcome.as_str().to_owned(),
+            outcome: self.outcome,
             duration_seconds: self.duration_seconds as i32,
             customer_id: id(self.customer_id),
             booking_id: id(self.booking_id),
@@ -250,8 +240,8 @@ pub async fn list_interactions(
         booking_id: q.booking_id,
         location_id: q.location_id,
         intent_code: q.intent,
-        channel: q.channel.map(|c| c.as_str().to_owned()),
-        outcome: q.outcome.map(|o| o.as_str().to_owned()),
+        channel: q.channel,
+        outcome: q.outcome,
         agent: q.agent,
         from: q.from.map(|t| t.naive_utc()),
         to: q.to.map(|t| t.naive_utc()),

@@ -4,9 +4,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::stored::Stored;
 use super::PageRequest;
 use crate::db::DbConnection;
-use crate::domain::interactions::{ContactRecord, Outcome};
+use crate::domain::interactions::{ContactChannel, ContactRecord, Outcome};
 use crate::error::AppError;
 use crate::schema::interactions;
 
@@ -15,10 +16,10 @@ use crate::schema::interactions;
 pub struct Interaction {
     pub id: String,
     pub business_id: String,
-    pub channel: String,
+    pub channel: Stored<ContactChannel>,
     pub intent_id: String,
     pub intent_code: String,
-    pub outcome: String,
+    pub outcome: Stored<Outcome>,
     pub duration_seconds: i32,
     pub customer_id: Option<String>,
     pub booking_id: Option<String>,
@@ -35,12 +36,7 @@ impl Interaction {
         ContactRecord {
             customer_id: self.customer_id.clone(),
             intent_code: self.intent_code.clone(),
-            outcome: super::stored_or(
-                Outcome::parse(&self.outcome),
-                "outcome",
-                &self.outcome,
-                Outcome::Resolved,
-            ),
+            outcome: self.outcome.or(Outcome::Resolved),
             at: self.occurred_at,
         }
     }
@@ -49,9 +45,9 @@ impl Interaction {
 /// A contact being logged, with references still to check against the business.
 #[derive(Debug, Clone)]
 pub struct NewInteraction {
-    pub channel: String,
+    pub channel: ContactChannel,
     pub intent_code: String,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub duration_seconds: i32,
     pub customer_id: Option<String>,
     pub booking_id: Option<String>,
@@ -111,10 +107,10 @@ pub fn insert(
         let interaction = Interaction {
             id: crate::ids::new_id("int"),
             business_id: business.to_owned(),
-            channel: new.channel.clone(),
+            channel: new.channel.into(),
             intent_id: intent.id.clone(),
             intent_code: intent.code.clone(),
-            outcome: new.outcome.clone(),
+            outcome: new.outcome.into(),
             duration_seconds: new.duration_seconds,
             customer_id,
             booking_id: new.booking_id.clone(),
@@ -149,8 +145,8 @@ pub struct InteractionFilter {
     pub booking_id: Option<String>,
     pub location_id: Option<String>,
     pub intent_code: Option<String>,
-    pub channel: Option<String>,
-    pub outcome: Option<String>,
+    pub channel: Option<ContactChannel>,
+    pub outcome: Option<Outcome>,
     pub agent: Option<String>,
     /// Occurred at or after.
     pub from: Option<NaiveDateTime>,
@@ -186,11 +182,11 @@ pub fn list(
     if let Some(v) = &filter.intent_code {
         query = query.filter(interactions::intent_code.eq(v.clone()));
     }
-    if let Some(v) = &filter.channel {
-        query = query.filter(interactions::channel.eq(v.clone()));
+    if let Some(v) = filter.channel {
+        query = query.filter(interactions::channel.eq(Stored::from(v)));
     }
-    if let Some(v) = &filter.outcome {
-        query = query.filter(interactions::outcome.eq(v.clone()));
+    if let Some(v) = filter.outcome {
+        query = query.filter(interactions::outcome.eq(Stored::from(v)));
     }
     if let Some(v) = &filter.agent {
         query = query.filter(interactions::agent.eq(v.clone()));

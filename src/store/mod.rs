@@ -23,6 +23,7 @@ pub mod queue;
 pub mod reports;
 pub mod resources;
 pub mod services;
+pub mod stored;
 pub mod timeline;
 pub mod webhooks;
 

@@ -38,12 +38,7 @@ pub fn contacts(
         .filter(|(i, _)| location_id.is_none() || i.location_id.as_deref() == location_id)
         .map(|(i, record)| ContactLine {
             intent_code: i.intent_code.clone(),
-            channel: super::stored_or(
-                ContactChannel::parse(&i.channel),
-                "channel",
-                &i.channel,
-                ContactChannel::Phone,
-            ),
+            channel: i.channel.or(ContactChannel::Phone),
             seconds: i64::from(i.duration_seconds),
             first_contact_resolution: is_first_contact_resolution(record, &history, window),
         })

@@ -4,6 +4,8 @@
 //! past their day. Each job with real work has a `run_once` that tests drive
 //! with their own clock.
 
+pub mod idempotency;
+pub mod lapses;
 pub mod notifications;
 pub mod senders;
 pub mod webhooks;
@@ -15,40 +17,33 @@ use actix_web::web;
 
 use crate::db::DbPool;
 
-/// Every `every`, marks lapsed holds expired and ends pauses whose `until`
-/// has passed, with their events. Reads already ignore both, so this only
-/// makes the record complete.
+/// Every `every`, one pass of the lapse worker: lapsed holds marked expired
+/// and pauses whose `until` has passed ended, with their events.
 pub async fn sweep_lapsed_holds(pool: web::Data<DbPool>, every: Duration) {
     loop {
         actix_web::rt::time::sleep(every).await;
-        let result = crate::db::blocking(&pool, |conn| {
-            crate::store::holds::expire_all_lapsed(conn, chrono::Utc::now())
-        })
-        .await;
+        let result =
+            crate::db::blocking(&pool, |conn| lapses::run_once(conn, chrono::Utc::now())).await;
         match result {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(expired = n, "settled lapsed holds"),
-            Err(error) => tracing::warn!(%error, "hold sweep failed; will retry"),
-        }
-        let result = crate::db::blocking(&pool, |conn| {
-            crate::store::pauses::end_lapsed(conn, chrono::Utc::now())
-        })
-        .await;
-        match result {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(ended = n, "ended pauses whose time ran out"),
-            Err(error) => tracing::warn!(%error, "pause sweep failed; will retry"),
+            Ok(pass) => {
+                if pass.holds_expired > 0 {
+                    tracing::info!(expired = pass.holds_expired, "settled lapsed holds");
+                }
+                if pass.pauses_ended > 0 {
+                    tracing::info!(ended = pass.pauses_ended, "ended pauses whose time ran out");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "lapse sweep failed; will retry"),
         }
     }
 }
 
-/// Every `every`, deletes idempotency records older than their 24 h. Claims
-/// already ignore such records; this only keeps the table small.
+/// Every `every`, one pass of the idempotency worker.
 pub async fn prune_idempotency_records(pool: web::Data<DbPool>, every: Duration) {
     loop {
         actix_web::rt::time::sleep(every).await;
         let result = crate::db::blocking(&pool, |conn| {
-            Ok(crate::store::idempotency::prune(conn, crate::store::now())?)
+            idempotency::run_once(conn, chrono::Utc::now())
         })
         .await;
         match result {

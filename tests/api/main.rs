@@ -3,6 +3,7 @@
 mod harness;
 
 mod audit;
+mod availability_forms;
 mod bookings;
 mod browser;
 mod catalog;
@@ -30,3 +31,4 @@ mod shop;
 mod verified_elsewhere;
 mod walk_ins;
 mod webhooks;
+mod workers;
