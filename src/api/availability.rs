@@ -380,21 +380,33 @@ pub async fn get_availability_days(
 
 /// Every local day touching `[from, to)` with its slots, in order.
 fn group_by_day(slots: &[Slot], from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz) -> Vec<DayView> {
+    local_days(slots, from, to, tz, |slot| slot_view(slot, tz))
+        .into_iter()
+        .map(|(date, slots)| DayView { date, slots })
+        .collect()
+}
+
+/// Every local day touching `[from, to)` as (`YYYY-MM-DD`, its slots rendered
+/// by `render`), in order: the one grouping both answer forms share.
+fn local_days<V>(
+    slots: &[Slot],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    tz: Tz,
+    mut render: impl FnMut(&Slot) -> V,
+) -> Vec<(String, Vec<V>)> {
     let first = from.with_timezone(&tz).date_naive();
     let last = (to - Duration::seconds(1)).with_timezone(&tz).date_naive();
-    let mut days: Vec<DayView> = first
+    let mut days: Vec<(String, Vec<V>)> = first
         .iter_days()
         .take_while(|d| *d <= last)
-        .map(|d| DayView {
-            date: d.format("%Y-%m-%d").to_string(),
-            slots: Vec::new(),
-        })
+        .map(|d| (d.format("%Y-%m-%d").to_string(), Vec::new()))
         .collect();
     for slot in slots {
         let day = slot.start.with_timezone(&tz).date_naive();
         let index = (day - first).num_days();
         if let Some(entry) = usize::try_from(index).ok().and_then(|i| days.get_mut(i)) {
-            entry.slots.push(slot_view(slot, tz));
+            entry.1.push(render(slot));
         }
     }
     days
@@ -471,30 +483,14 @@ fn compact_view(found: FoundSlots, tz: Tz) -> AvailabilityAnswer {
         index_of.insert(id.clone(), i);
         i
     };
-    let first = found.from.with_timezone(&tz).date_naive();
-    let last = (found.to - Duration::seconds(1))
-        .with_timezone(&tz)
-        .date_naive();
-    let mut days: Vec<CompactDayView> = first
-        .iter_days()
-        .take_while(|d| *d <= last)
-        .map(|d| CompactDayView {
-            date: d.format("%Y-%m-%d").to_string(),
-            slots: Vec::new(),
-        })
-        .collect();
-    for slot in &found.slots {
+    let days = local_days(&found.slots, found.from, found.to, tz, |slot| {
         let local = slot.start.with_timezone(&tz);
-        let offset = (local.date_naive() - first).num_days();
-        let Some(day) = usize::try_from(offset).ok().and_then(|i| days.get_mut(i)) else {
-            continue;
-        };
         let start = if local.second() == 0 {
             local.format("%H:%M%:z").to_string()
         } else {
             local.format("%H:%M:%S%:z").to_string()
         };
-        day.slots.push(CompactSlotView {
+        CompactSlotView {
             start,
             resources: slot.resource_ids.iter().map(&mut index).collect(),
             choices: slot
@@ -503,8 +499,11 @@ fn compact_view(found: FoundSlots, tz: Tz) -> AvailabilityAnswer {
                 .map(|group| group.iter().map(&mut index).collect())
                 .collect(),
             seats_left: slot.seats_left,
-        });
-    }
+        }
+    })
+    .into_iter()
+    .map(|(date, slots)| CompactDayView { date, slots })
+    .collect();
     AvailabilityAnswer::Compact(CompactAvailabilityView {
         form: "compact",
         service_id: found.service_id,

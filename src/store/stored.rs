@@ -107,18 +107,6 @@ impl<T: Word> From<T> for Stored<T> {
     }
 }
 
-impl<T: Word> fmt::Display for Stored<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl<T: Word> serde::Serialize for Stored<T> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
 impl<T: Word> FromSql<Text, Pg> for Stored<T> {
     fn from_sql(value: <Pg as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
         <String as FromSql<Text, Pg>>::from_sql(value).map(Stored::read)
