@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod app;
+pub mod booking;
 pub mod config;
 pub mod db;
 pub mod demo;

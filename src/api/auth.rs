@@ -5,7 +5,6 @@
 //! `Principal` extractor handlers ask for.
 
 use std::future::{ready, Ready};
-use std::str::FromStr;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -14,55 +13,11 @@ use actix_web::{http::header, web, FromRequest, HttpRequest};
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::config::Secret;
 use crate::error::AppError;
 
-/// Who is calling, as far as permissions go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Admin,
-    Manager,
-    Agent,
-    Desk,
-    Customer,
-    Partner,
-}
-
-impl Role {
-    pub const ALL: [Role; 6] = [
-        Role::Admin,
-        Role::Manager,
-        Role::Agent,
-        Role::Desk,
-        Role::Customer,
-        Role::Partner,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Manager => "manager",
-            Role::Agent => "agent",
-            Role::Desk => "desk",
-            Role::Customer => "customer",
-            Role::Partner => "partner",
-        }
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown role {s:?}; expected one of admin, manager, agent, desk, customer, partner"))
-    }
-}
+pub use crate::domain::roles::Role;
 
 /// The claims slotwise issues and accepts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -431,9 +386,9 @@ pub struct Principal {
 
 impl Principal {
     /// Staff who run the business day to day.
-    pub const STAFF: &'static [Role] = &[Role::Admin, Role::Manager, Role::Agent, Role::Desk];
+    pub const STAFF: &'static [Role] = Role::STAFF;
     /// Those who shape the catalog, hours and pauses.
-    pub const MANAGERS: &'static [Role] = &[Role::Admin, Role::Manager];
+    pub const MANAGERS: &'static [Role] = Role::MANAGERS;
 
     /// 403 unless the caller holds one of `roles`.
     pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {

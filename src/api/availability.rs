@@ -12,7 +12,7 @@ use super::blocking;
 use super::caller::{caller, Caller};
 use crate::db::DbPool;
 use crate::domain::availability::{self, Slot};
-use crate::domain::catalog::{parse_time_zone, Channel};
+use crate::domain::catalog::parse_time_zone;
 use crate::error::AppError;
 use crate::store::calendar::{self, Except};
 
@@ -46,8 +46,8 @@ pub struct AvailabilityQuery {
     pub tz: Option<String>,
     /// `full` (default): every slot with its instants and resource ids.
     /// `compact`: each day's slots as local start times, resources named once
-    /// and referred to by index (see `CompactAvailabilityView`); only
-    /// `GET /v1/availability` reads it.
+    /// and referred to by index (see `CompactAvailabilityView`). Only
+    /// `GET /v1/availability` takes it; `/days` refuses it (400).
     pub form: Option<String>,
 }
 
@@ -243,11 +243,10 @@ fn find_slots(
     query: &AvailabilityQuery,
     now: DateTime<Utc>,
 ) -> Result<FoundSlots, AppError> {
-    let ctx = calendar::service_context(conn, caller.business(), &query.service_id)?;
+    let who = caller.requester();
+    let ctx = calendar::service_context(conn, who.business(), &query.service_id)?;
     let policy = ctx.policy();
-    if caller.is_anonymous() && !policy.allows(Channel::Online) {
-        return Err(AppError::not_found("service"));
-    }
+    who.ensure_offered(&policy)?;
     if let Some(location_id) = &query.location_id {
         if location_id != &ctx.location.id {
             return Err(AppError::bad_parameter(
@@ -256,8 +255,8 @@ fn find_slots(
             ));
         }
     }
-    let channel = caller.channel();
-    if !caller.is_staff() && !policy.allows(channel) {
+    let channel = who.channel();
+    if !who.is_staff() && !policy.allows(channel) {
         return Err(AppError::policy_violation(
             "channels",
             format!(
@@ -331,7 +330,8 @@ pub struct AvailabilityDaysView {
 ///
 /// The same rules and parameters as `GET /v1/availability`, answered as one
 /// count per local day, so a booking page can paint a month in one small
-/// request and ask for one day's slots when a day is chosen.
+/// request and ask for one day's slots when a day is chosen. A count has
+/// one form: `form` is refused here (400) rather than silently ignored.
 #[utoipa::path(
     get, path = "/v1/availability/days", tag = "bookings",
     params(AvailabilityQuery),
@@ -355,6 +355,12 @@ pub async fn get_availability_days(
     let caller: Caller = caller(maybe);
     caller.require_partner_scope("availability:read")?;
     let query = query.into_inner();
+    if query.form.is_some() {
+        return Err(AppError::bad_parameter(
+            "form",
+            "only GET /v1/availability takes a form; the day counts have one",
+        ));
+    }
     let render_tz = render_zone(&query)?;
     let found = blocking(&pool, move |conn| {
         find_slots(conn, &caller, &query, Utc::now())

@@ -4,25 +4,33 @@
 use actix_web::web;
 
 use super::auth::{Principal, Role};
-use crate::domain::catalog::Channel;
-use crate::domain::policy::{apply_override, Override, Violation};
+use crate::booking::Requester;
 use crate::error::AppError;
-use crate::store::bookings::{Actor, MadeBy, Waiver};
+use crate::store::bookings::{Actor, MadeBy};
 
 /// A caller of the booking flow: anonymous (the online widget) or a token holder.
 #[derive(Debug, Clone)]
 pub struct Caller(pub Option<Principal>);
 
 impl Caller {
-    /// anonymous and customer → online; agent → phone; desk → walk_in;
-    /// partner → partner. Managers and admins booking for someone act as the
-    /// phone line does: an assisted booking.
-    pub fn channel(&self) -> Channel {
-        match self.0.as_ref().map(|p| p.role) {
-            None | Some(Role::Customer) => Channel::Online,
-            Some(Role::Agent | Role::Manager | Role::Admin) => Channel::Phone,
-            Some(Role::Desk) => Channel::WalkIn,
-            Some(Role::Partner) => Channel::Partner,
+    /// The booking path's view of the caller: role, person, business,
+    /// partner client and door, with the token left behind.
+    pub fn requester(&self) -> Requester {
+        match &self.0 {
+            None => Requester::anonymous(),
+            Some(p) => {
+                let limited_to = p.partner_limited_to_own().then(|| match &p.client_id {
+                    Some(client) => MadeBy::Client(client.clone()),
+                    None => MadeBy::Subject(p.subject.clone()),
+                });
+                Requester::known(
+                    p.role,
+                    &p.subject,
+                    &p.business_id,
+                    p.client_id.as_deref(),
+                    limited_to,
+                )
+            }
         }
     }
 
@@ -36,53 +44,9 @@ impl Caller {
         self.0.is_none()
     }
 
-    pub fn is_staff(&self) -> bool {
-        self.0
-            .as_ref()
-            .is_some_and(|p| Principal::STAFF.contains(&p.role))
-    }
-
-    pub fn role(&self) -> Option<Role> {
-        self.0.as_ref().map(|p| p.role)
-    }
-
-    /// For customer tokens, the customer they stand for: such callers see and
-    /// change only that customer's bookings.
-    pub fn own_customer(&self) -> Option<String> {
-        self.0
-            .as_ref()
-            .filter(|p| p.role == Role::Customer)
-            .map(|p| p.subject.clone())
-    }
-
-    /// For partner tokens without `bookings:read:all`, the partner whose
-    /// bookings they are limited to: its client, or for a token minted by
-    /// hand its subject.
-    pub fn own_partner(&self) -> Option<MadeBy> {
-        self.0
-            .as_ref()
-            .filter(|p| p.partner_limited_to_own())
-            .map(|p| match &p.client_id {
-                Some(client) => MadeBy::Client(client.clone()),
-                None => MadeBy::Subject(p.subject.clone()),
-            })
-    }
-
+    /// How a change by this caller is recorded.
     pub fn actor(&self) -> Actor {
-        match &self.0 {
-            None => Actor {
-                subject: "anonymous".into(),
-                role: "anonymous".into(),
-                channel: self.channel().as_str().into(),
-                client_id: None,
-            },
-            Some(p) => Actor {
-                subject: p.subject.clone(),
-                role: p.role.as_str().into(),
-                channel: self.channel().as_str().into(),
-                client_id: p.client_id.clone(),
-            },
-        }
+        self.requester().actor()
     }
 
     /// 403 unless staff, or a partner holding `scope`.
@@ -113,42 +77,6 @@ impl Caller {
                 p.require_staff_or_partner_scope("bookings:write")
             }
             _ => Ok(()),
-        }
-    }
-
-    /// Weighs policy violations against an override: only staff may override
-    /// (403 for anyone else who tries), the reason must be written, and any
-    /// rule not named stays a 422 `policy_violation`.
-    pub fn weigh(
-        &self,
-        violations: Vec<Violation>,
-        requested: Option<&Override>,
-    ) -> Result<Waiver, AppError> {
-        if let Some(o) = requested {
-            if !self.is_staff() {
-                return Err(AppError::forbidden(
-                    "Only staff may override a service rule.",
-                ));
-            }
-            if o.reason.trim().is_empty() {
-                return Err(AppError::invalid_field(
-                    "override.reason",
-                    "say why the rule is set aside",
-                ));
-            }
-            if o.rules.is_empty() {
-                return Err(AppError::invalid_field(
-                    "override.rules",
-                    "name at least one rule",
-                ));
-            }
-        }
-        match apply_override(violations, requested) {
-            Ok(waived) => Ok(Waiver {
-                rules: waived.iter().map(|r| r.as_str().to_owned()).collect(),
-                reason: requested.map(|o| o.reason.trim().to_owned()),
-            }),
-            Err(v) => Err(AppError::policy_violation(v.rule.as_str(), v.detail)),
         }
     }
 }

@@ -12,12 +12,12 @@ use super::availability::{local_text, utc_text};
 use super::blocking;
 use super::caller::{caller, BookingSettings};
 use super::strangers::StrangerLimits;
+use crate::booking::{self, HoldSlot};
 use crate::db::DbPool;
-use crate::domain::catalog::Channel;
 use crate::domain::policy::Override;
 use crate::error::AppError;
-use crate::store::holds::{Hold, HoldRequest, StrangerCap};
-use crate::store::{self, calendar};
+use crate::store;
+use crate::store::holds::{Hold, StrangerCap};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/holds", web::post().to(create_hold))
@@ -112,34 +112,17 @@ pub async fn create_hold(
         }),
         _ => None,
     };
+    let request = HoldSlot {
+        service_id: body.service_id,
+        start: body.start,
+        resources: body.resource_ids,
+        override_rules: body.override_rules,
+        ttl,
+        stranger,
+    };
+    let who = caller.requester();
     let (hold, tz) = blocking(&pool, move |conn| {
-        let now = Utc::now();
-        let ctx = calendar::service_context(conn, caller.business(), &body.service_id)?;
-        let policy = ctx.policy();
-        if caller.is_anonymous() && !policy.allows(Channel::Online) {
-            return Err(AppError::not_found("service"));
-        }
-        caller.weigh(
-            policy.check_new_slot(caller.channel(), body.start, now),
-            body.override_rules.as_ref(),
-        )?;
-        ctx.ensure_not_paused(&body.resource_ids)?;
-        let actor = caller.actor();
-        let hold = store::holds::create(
-            conn,
-            &ctx,
-            &HoldRequest {
-                start: body.start,
-                wanted: body.resource_ids,
-                ttl,
-                channel: actor.channel,
-                created_by: actor.subject,
-                client_id: actor.client_id,
-                stranger,
-            },
-            now,
-        )?;
-        Ok((hold, ctx.tz))
+        booking::hold(conn, &who, request, Utc::now())
     })
     .await?;
     Ok(HttpResponse::Created()

@@ -81,69 +81,21 @@ pub async fn honour_idempotency_keys(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    if req.method() != Method::POST
-        || !req.path().starts_with("/v1/")
-        || !req.headers().contains_key(IDEMPOTENCY_KEY)
-    {
-        return pass(req, &next).await;
-    }
-    let key = match idempotency_key(req.headers()) {
-        Ok(key) => key,
-        Err(error) => return Ok(req.error_response(error).map_into_boxed_body()),
+    let Recorded { key, scope, pool } = match recorded_key(&req) {
+        None => return pass(req, &next).await,
+        Some(Err(error)) => return Ok(req.error_response(error).map_into_boxed_body()),
+        Some(Ok(found)) => found,
     };
-    // An invalid token is the handler's to refuse (401); such a request has
-    // no caller to scope a key to, so it simply runs unrecorded. So does an
-    // anonymous request to a route that needs a token: the handler answers
-    // 401 before any key of the shared anonymous scope is looked at, so a
-    // prober learns nothing about keys others used.
-    let Ok(principal) = principal_from(req.request()) else {
-        return pass(req, &next).await;
-    };
-    if principal.is_none() && !ANONYMOUS_POSTS.contains(&req.path()) {
-        return pass(req, &next).await;
-    }
-    let Some(pool) = req.app_data::<web::Data<DbPool>>().cloned() else {
-        return pass(req, &next).await;
-    };
-    let scope = scope_of(principal.as_ref());
     let (mut req, body) = match buffer_body(req).await {
         Ok(buffered) => buffered,
         Err((req, error)) => return Ok(req.error_response(error).map_into_boxed_body()),
     };
-    let fingerprint = fingerprint(
-        req.method().as_str(),
-        req.uri()
-            .path_and_query()
-            .map_or(req.path(), |p| p.as_str()),
-        &body,
-    );
+    let fingerprint = fingerprint_of(&req, &body);
     req.set_payload(Payload::from(body));
-
-    let claimed = {
-        let (scope, key) = (scope.clone(), key.clone());
-        blocking(&pool, move |conn| {
-            records::claim(conn, &scope, &key, &fingerprint, crate::store::now())
-        })
-        .await
+    let started = match claim(&pool, &scope, &key, fingerprint).await {
+        Ok(started) => started,
+        Err(answer) => return Ok(req.into_response(answer)),
     };
-    let started = match claimed {
-        Ok(Claim::Granted { started }) => started,
-        Ok(Claim::Replay(stored)) => return Ok(req.into_response(replay(stored))),
-        Ok(Claim::InFlight) => {
-            let mut response = AppError::idempotency_in_progress().error_response();
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            return Ok(req.into_response(response));
-        }
-        Ok(Claim::Reused) => {
-            return Ok(req
-                .error_response(AppError::idempotency_key_reused())
-                .map_into_boxed_body())
-        }
-        Err(error) => return Ok(req.error_response(error).map_into_boxed_body()),
-    };
-
     let held = HeldKey {
         scope: scope.clone(),
         key: key.clone(),
@@ -151,13 +103,91 @@ pub async fn honour_idempotency_keys(
         stored: Arc::default(),
     };
     req.extensions_mut().insert(held.clone());
-    let mut claim = HeldClaim {
+    let claim = HeldClaim {
         pool,
         scope,
         key,
         started,
         settled: false,
     };
+    run_and_keep(req, &next, &held, claim).await
+}
+
+/// A request's key, the caller's scope it lives in, and where it is kept.
+struct Recorded {
+    key: String,
+    scope: KeyScope,
+    pool: web::Data<DbPool>,
+}
+
+/// The key and its scope when this request is one to record; `None` when
+/// it runs unrecorded, and the 400 when the key itself is bad.
+///
+/// An invalid token is the handler's to refuse (401); such a request has no
+/// caller to scope a key to, so it simply runs unrecorded. So does an
+/// anonymous request to a route that needs a token: the handler answers 401
+/// before any key of the shared anonymous scope is looked at, so a prober
+/// learns nothing about keys others used.
+fn recorded_key(req: &ServiceRequest) -> Option<Result<Recorded, AppError>> {
+    if req.method() != Method::POST
+        || !req.path().starts_with("/v1/")
+        || !req.headers().contains_key(IDEMPOTENCY_KEY)
+    {
+        return None;
+    }
+    let key = match idempotency_key(req.headers()) {
+        Ok(key) => key,
+        Err(error) => return Some(Err(error)),
+    };
+    let principal = principal_from(req.request()).ok()?;
+    if principal.is_none() && !ANONYMOUS_POSTS.contains(&req.path()) {
+        return None;
+    }
+    let pool = req.app_data::<web::Data<DbPool>>().cloned()?;
+    Some(Ok(Recorded {
+        key,
+        scope: scope_of(principal.as_ref()),
+        pool,
+    }))
+}
+
+/// Claims the key for this request: when it starts, or the answer to send
+/// instead (the replay, 409 while the first still runs, 422 for another
+/// request under the same key).
+async fn claim(
+    pool: &web::Data<DbPool>,
+    scope: &KeyScope,
+    key: &str,
+    fingerprint: String,
+) -> Result<NaiveDateTime, HttpResponse> {
+    let (scope, key) = (scope.clone(), key.to_owned());
+    let claimed = blocking(pool, move |conn| {
+        records::claim(conn, &scope, &key, &fingerprint, crate::store::now())
+    })
+    .await;
+    match claimed {
+        Ok(Claim::Granted { started }) => Ok(started),
+        Ok(Claim::Replay(stored)) => Err(replay(stored)),
+        Ok(Claim::InFlight) => {
+            let mut response = HttpResponse::from_error(AppError::idempotency_in_progress());
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            Err(response)
+        }
+        Ok(Claim::Reused) => Err(HttpResponse::from_error(AppError::idempotency_key_reused())),
+        Err(error) => Err(HttpResponse::from_error(error)),
+    }
+}
+
+/// Runs the handler and keeps its answer under the key, unless the handler
+/// stored it with its own change or it is not worth replaying.
+async fn run_and_keep(
+    req: ServiceRequest,
+    next: &Next<impl MessageBody + 'static>,
+    held: &HeldKey,
+    mut claim: HeldClaim,
+) -> Result<ServiceResponse<BoxBody>, Error> {
     let response = match next.call(req).await {
         Ok(response) => response.map_into_boxed_body(),
         Err(error) => {
@@ -175,6 +205,14 @@ pub async fn honour_idempotency_keys(
         claim.settle(None).await;
         return Ok(response);
     }
+    Ok(keep(response, claim).await)
+}
+
+/// Stores a finished response under the key and sends it on unchanged.
+async fn keep(
+    response: ServiceResponse<BoxBody>,
+    mut claim: HeldClaim,
+) -> ServiceResponse<BoxBody> {
     let (request, response) = response.into_parts();
     let (head, response_body) = response.into_parts();
     let bytes = match body::to_bytes(response_body).await {
@@ -182,28 +220,23 @@ pub async fn honour_idempotency_keys(
         Err(error) => {
             claim.settle(None).await;
             let error = AppError::internal(format!("reading a response body: {error}"));
-            return Ok(ServiceResponse::new(request, error.error_response()));
+            return ServiceResponse::new(request, error.error_response());
         }
     };
-    match std::str::from_utf8(&bytes) {
-        Ok(text) => {
-            let stored = StoredResponse {
-                status: head.status().as_u16(),
-                headers: replayed_headers(head.headers()),
-                body: text.to_owned(),
-            };
-            claim.settle(Some(stored)).await;
-        }
+    let stored = match std::str::from_utf8(&bytes) {
+        Ok(text) => Some(StoredResponse {
+            status: head.status().as_u16(),
+            headers: replayed_headers(head.headers()),
+            body: text.to_owned(),
+        }),
         Err(_) => {
             // Every POST answers JSON; anything else is not stored rather than mangled.
             tracing::warn!("not storing a non-UTF-8 response for an idempotency key");
-            claim.settle(None).await;
+            None
         }
-    }
-    Ok(ServiceResponse::new(
-        request,
-        head.set_body(BoxBody::new(bytes)),
-    ))
+    };
+    claim.settle(stored).await;
+    ServiceResponse::new(request, head.set_body(BoxBody::new(bytes)))
 }
 
 fn pass(
@@ -258,6 +291,15 @@ pub fn fingerprint(method: &str, path_and_query: &str, body: &[u8]) -> String {
     hash.update(b"\n");
     hash.update(body);
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// [`fingerprint`] of a request whose body has been read.
+fn fingerprint_of(req: &ServiceRequest, body: &[u8]) -> String {
+    let path = req
+        .uri()
+        .path_and_query()
+        .map_or(req.path(), |p| p.as_str());
+    fingerprint(req.method().as_str(), path, body)
 }
 
 /// Reads the whole body (within the app's payload limit: 413 beyond it), so

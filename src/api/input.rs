@@ -19,6 +19,7 @@ use serde::de::{
 use serde::forward_to_deserialize_any;
 use serde_json::{Map, Value};
 
+use crate::domain::texts::Reason;
 use crate::error::AppError;
 
 /// A JSON body, in place of `web::Json`: the size limit, media type and
@@ -80,6 +81,15 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
 
 /// Reads a body already parsed as JSON (`null` and no body are the
 /// caller's business): 422 `validation_failed` naming the field.
+/// A body's optional `reason`, read as a [`Reason`]: 422 naming `reason`
+/// when it is too long.
+pub fn reason_field(text: Option<&str>) -> Result<Option<Reason>, AppError> {
+    text.map(Reason::parse)
+        .transpose()
+        .map(Option::flatten)
+        .map_err(|why| AppError::invalid_field("reason", &why))
+}
+
 pub fn body_from_value<T: DeserializeOwned>(value: Value) -> Result<T, AppError> {
     read(value, Source::Body).map_err(|(field, message)| AppError::invalid_field(&field, message))
 }

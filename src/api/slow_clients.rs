@@ -21,7 +21,7 @@ use actix_web::error::PayloadError;
 use actix_web::http::{header, ConnectionType};
 use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes};
-use actix_web::{Error, ResponseError};
+use actix_web::{Error, HttpResponse, ResponseError};
 
 use crate::config::ClientLimits;
 use crate::error::AppError;
@@ -100,20 +100,8 @@ pub async fn hold_clients_to_limits(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    if let Some(slot) = req.conn_data::<ConnectionSlot>() {
-        if slot.over_cap {
-            let cap = slot.counts.per_address;
-            let error = AppError::rate_limited(
-                1,
-                format!("At most {cap} connections may be open from one address; reuse one."),
-            )
-            .with("limit", "connections");
-            let mut response = error.error_response();
-            response
-                .head_mut()
-                .set_connection_type(ConnectionType::Close);
-            return Ok(req.into_response(response));
-        }
+    if let Some(refusal) = over_cap(&req) {
+        return Ok(req.into_response(refusal));
     }
     let timeout = req
         .app_data::<web::Data<ClientLimits>>()
@@ -124,16 +112,7 @@ pub async fn hold_clients_to_limits(
             .await
             .map(ServiceResponse::map_into_boxed_body);
     }
-    let timed_out = Rc::new(Cell::new(false));
-    let body = BodyWithDeadline {
-        body: req.parts_mut().1.take(),
-        deadline: Box::pin(actix_web::rt::time::sleep(Duration::from_secs(timeout))),
-        timed_out: Rc::clone(&timed_out),
-        done: false,
-    };
-    let body: Pin<Box<dyn futures_core::Stream<Item = Result<Bytes, PayloadError>>>> =
-        Box::pin(body);
-    req.set_payload(Payload::from(body));
+    let timed_out = read_by_deadline(&mut req, timeout);
     let result = next.call(req).await;
     if !timed_out.get() {
         return result.map(ServiceResponse::map_into_boxed_body);
@@ -149,6 +128,41 @@ pub async fn hold_clients_to_limits(
         }
         Err(_) => Err(timed_out.into()),
     }
+}
+
+/// The 429 for a connection beyond its address's cap, which also closes it.
+fn over_cap(req: &ServiceRequest) -> Option<HttpResponse> {
+    let slot = req.conn_data::<ConnectionSlot>()?;
+    if !slot.over_cap {
+        return None;
+    }
+    let cap = slot.counts.per_address;
+    let error = AppError::rate_limited(
+        1,
+        format!("At most {cap} connections may be open from one address; reuse one."),
+    )
+    .with("limit", "connections");
+    let mut response = error.error_response();
+    response
+        .head_mut()
+        .set_connection_type(ConnectionType::Close);
+    Some(response)
+}
+
+/// Hands the handler a body that fails once `timeout` seconds have passed;
+/// the flag says whether it did.
+fn read_by_deadline(req: &mut ServiceRequest, timeout: u64) -> Rc<Cell<bool>> {
+    let timed_out = Rc::new(Cell::new(false));
+    let body = BodyWithDeadline {
+        body: req.parts_mut().1.take(),
+        deadline: Box::pin(actix_web::rt::time::sleep(Duration::from_secs(timeout))),
+        timed_out: Rc::clone(&timed_out),
+        done: false,
+    };
+    let body: Pin<Box<dyn futures_core::Stream<Item = Result<Bytes, PayloadError>>>> =
+        Box::pin(body);
+    req.set_payload(Payload::from(body));
+    timed_out
 }
 
 /// Whether the request announces a body (a length above zero, or chunks).

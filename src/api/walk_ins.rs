@@ -14,15 +14,18 @@ use super::bookings::{booking_view, BookingView, CustomerDetails};
 use super::caller::{optional_body, Caller};
 use super::customers::{context_view, CallerContextView};
 use super::idempotency::KeyInHand;
+use super::input::reason_field;
 use super::{blocking, if_match, versioned};
-use crate::db::DbPool;
+use crate::booking::{self, Requester};
+use crate::db::{DbConnection, DbPool};
 use crate::domain::catalog::Channel;
 use crate::domain::queue::{describe, ticket_lifetime, EstimateReason, TicketStatus, TicketStep};
+use crate::domain::texts::Reason;
 use crate::error::{AppError, FieldErrors};
-use crate::store::bookings::{Actor, CustomerRef};
+use crate::store::bookings::CustomerRef;
 use crate::store::idempotency::StoredResponse;
 use crate::store::queue::{Board, QueuedTicket, Ticket, WalkIn, WalkInOutcome};
-use crate::store::{self, calendar, timeline};
+use crate::store::{self, timeline};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/walk-ins", web::post().to(create_walk_in))
@@ -220,12 +223,11 @@ pub struct WalkInView {
     pub context: Option<CallerContextView>,
 }
 
-/// The desk's actor: whoever holds the token, through the walk-in door.
-fn desk_actor(principal: &Principal) -> Actor {
-    Actor {
-        channel: Channel::WalkIn.as_str().into(),
-        ..Caller(Some(principal.clone())).actor()
-    }
+/// The desk: whoever holds the token, through the walk-in door.
+fn at_the_desk(principal: &Principal) -> Requester {
+    Caller(Some(principal.clone()))
+        .requester()
+        .through(Channel::WalkIn)
 }
 
 /// Take someone who walked in: a booking at once (channel `walk_in`, checked
@@ -257,31 +259,31 @@ pub async fn create_walk_in(
     principal.require(DESK_STAFF)?;
     let (service_id, request) = body.into_inner().into_request()?;
     let business = principal.business_id.clone();
-    let actor = desk_actor(&principal);
-    let caller = Caller(Some(principal));
+    let who = at_the_desk(&principal);
     let key = held.clone();
     let answer = blocking(&pool, move |conn| {
         let now = Utc::now();
-        let ctx = calendar::service_context(conn, Some(&business), &service_id)?;
-        // They are here: notice and advance rules do not apply; the channel does.
-        let channel_rule = ctx.policy().check_channel(Channel::WalkIn);
-        caller.weigh(channel_rule.into_iter().collect(), None)?;
-        // Rendered, and stored under an `Idempotency-Key`, in the walk-in's
-        // own transaction: a desk retrying after a crash gets this booking
-        // or ticket back rather than a second one.
-        store::with_retries(conn, |conn| {
-            let outcome = store::queue::walk_in_in(conn, &ctx, &request, &actor, now)?;
-            let customer_id = match &outcome {
-                WalkInOutcome::Booked { customer, .. } => Some(customer.id.clone()),
-                WalkInOutcome::Queued { customer, .. } => customer.as_ref().map(|c| c.id.clone()),
-            };
-            let context = customer_id
-                .map(|id| timeline::caller_context(conn, &business, &id, now.naive_utc()))
-                .transpose()?;
-            let answer = walk_in_answer(outcome, ctx.tz, context.map(context_view), &keys)?;
-            key.store_in(conn, &answer)?;
-            Ok(answer)
-        })
+        booking::walk_in(
+            conn,
+            &who,
+            &service_id,
+            &request,
+            now,
+            |conn, outcome, tz| {
+                let customer_id = match &outcome {
+                    WalkInOutcome::Booked { customer, .. } => Some(customer.id.clone()),
+                    WalkInOutcome::Queued { customer, .. } => {
+                        customer.as_ref().map(|c| c.id.clone())
+                    }
+                };
+                let context = customer_id
+                    .map(|id| timeline::caller_context(conn, &business, &id, now.naive_utc()))
+                    .transpose()?;
+                let answer = walk_in_answer(outcome, tz, context.map(context_view), &keys)?;
+                key.store_in(conn, &answer)?;
+                Ok(answer)
+            },
+        )
     })
     .await?;
     Ok(held.committed(answer))
@@ -597,60 +599,74 @@ async fn apply_ticket_step(
     step: TicketStep,
 ) -> Result<HttpResponse, AppError> {
     principal.require(QUEUE_STAFF)?;
-    let (reason, resource_id) = if step == TicketStep::Seat {
-        let body: SeatBody = optional_body(&body)?;
-        (None, body.resource_id)
-    } else {
-        let body: TicketStepBody = optional_body(&body)?;
-        // Counted as sent, as the OpenAPI `maxLength` counts it.
-        let too_long = body
-            .reason
-            .as_ref()
-            .is_some_and(|r| r.chars().count() > 500);
-        let reason = body
-            .reason
-            .map(|r| r.trim().to_owned())
-            .filter(|r| !r.is_empty());
-        if too_long {
-            return Err(AppError::invalid_field(
-                "reason",
-                "must be at most 500 characters",
-            ));
-        }
-        (reason, None)
-    };
+    let change = TicketChange::read(step, &body)?;
     // Compared after the body is read: a malformed body is 400/422 whatever version it names.
     let expected = if_match(req.headers())?;
-    let actor = desk_actor(&principal);
     let business = principal.business_id.clone();
+    let who = at_the_desk(&principal);
     let view = blocking(&pool, move |conn| {
-        let now = Utc::now();
-        let (ticket, booking, board) = if step == TicketStep::Seat {
-            let ticket = store::queue::find(conn, &business, &id)?;
-            let ctx = calendar::service_context(conn, Some(&business), &ticket.service_id)?;
-            let (ticket, booking, board) = store::queue::seat(
-                conn,
-                &ctx,
-                &id,
-                resource_id.as_deref(),
-                expected,
-                &actor,
-                now,
-            )?;
-            (ticket, Some(booking), board)
-        } else {
-            let (ticket, board) =
-                store::queue::step(conn, &business, &id, step, expected, reason.as_deref(), now)?;
-            (ticket, None, board)
+        change.apply(conn, &who, &business, &id, expected, Utc::now())
+    })
+    .await?;
+    Ok(versioned(view.ticket.version, &view))
+}
+
+/// A step on a ticket as its body asks: seating books them (on a resource
+/// they may name); the other steps may carry a reason.
+enum TicketChange {
+    Seat {
+        resource_id: Option<String>,
+    },
+    Step {
+        step: TicketStep,
+        reason: Option<String>,
+    },
+}
+
+impl TicketChange {
+    fn read(step: TicketStep, body: &web::Bytes) -> Result<Self, AppError> {
+        if step == TicketStep::Seat {
+            let body: SeatBody = optional_body(body)?;
+            return Ok(Self::Seat {
+                resource_id: body.resource_id,
+            });
+        }
+        let body: TicketStepBody = optional_body(body)?;
+        let reason = reason_field(body.reason.as_deref())?;
+        Ok(Self::Step {
+            step,
+            reason: reason.map(Reason::into_string),
+        })
+    }
+
+    /// Takes the step on the ticket, with the board as it stands after it.
+    fn apply(
+        self,
+        conn: &mut DbConnection,
+        who: &Requester,
+        business: &str,
+        id: &str,
+        expected: Option<i32>,
+        now: DateTime<Utc>,
+    ) -> Result<TicketStepView, AppError> {
+        let (ticket, booking, board) = match self {
+            Self::Seat { resource_id } => {
+                let (ticket, booking, board) =
+                    booking::seat(conn, who, id, resource_id.as_deref(), expected, now)?;
+                (ticket, Some(booking), board)
+            }
+            Self::Step { step, reason } => {
+                let (ticket, board) =
+                    store::queue::step(conn, business, id, step, expected, reason.as_deref(), now)?;
+                (ticket, None, board)
+            }
         };
         let entry = board.entry(&ticket.id).cloned();
         Ok(TicketStepView {
             ticket: ticket_view(ticket, entry.as_ref(), board.tz)?,
             booking: booking.map(|b| booking_view(b, board.tz)),
         })
-    })
-    .await?;
-    Ok(versioned(view.ticket.version, &view))
+    }
 }
 
 macro_rules! ticket_step_endpoint {

@@ -16,5 +16,7 @@ pub mod policy;
 pub mod queue;
 pub mod reference;
 pub mod reports;
+pub mod roles;
+pub mod texts;
 pub mod webhooks;
 pub mod zones;

@@ -51,6 +51,7 @@ words! {
     crate::domain::interactions::Outcome => "contact outcome",
     crate::domain::queue::TicketStatus => "ticket status",
     crate::domain::notifications::Kind => "notification kind",
+    crate::domain::roles::Role => "role",
 }
 
 /// One stored word: known to this build, or the raw text it could not read.

@@ -121,7 +121,7 @@ on_both_databases! {
         assert_eq!(taken["choices"], json!([[shop.ben]]));
     }
 
-    fn unknown_form_is_refused(app: &TestApp) {
+    fn an_unknown_form_and_any_form_on_day_counts_are_refused(app: &TestApp) {
         let shop = open(app);
         let agent = app.token(Role::Agent);
         let reply = app.get(&format!("/v1/availability?service_id={}&form=tiny", shop.haircut), &agent);
@@ -130,5 +130,14 @@ on_both_databases! {
         let full = app.get(&format!("/v1/availability?service_id={}&form=full", shop.haircut), &agent);
         assert_eq!(full.status, 200, "{}", full.text);
         assert!(full.json()["days"][0]["slots"].is_array());
+        // The day counts have one form: naming one there is a mistake the
+        // client should hear about, not a parameter quietly dropped.
+        let days = format!("/v1/availability/days?service_id={}", shop.haircut);
+        for form in ["compact", "full"] {
+            let reply = app.get(&format!("{days}&form={form}"), &agent);
+            let problem = reply.problem(400, "validation_failed");
+            assert!(problem.to_string().contains("form"), "{problem}");
+        }
+        assert_eq!(app.get(&days, &agent).status, 200);
     }
 }

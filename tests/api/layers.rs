@@ -1,7 +1,8 @@
 //! The layers keep to their rooms: the store, the domain rules, the
 //! database plumbing and the background workers never reach up into the
-//! HTTP layer, and the domain rules stay free of actix and diesel. Read
-//! from the source itself, so a stray `use` fails here rather than in review.
+//! HTTP layer or the booking path above them, the booking path knows no
+//! HTTP, and the domain rules stay free of actix and diesel. Read from the
+//! source itself, so a stray `use` fails here rather than in review.
 
 use std::path::{Path, PathBuf};
 
@@ -54,6 +55,30 @@ fn store_domain_db_and_workers_never_import_the_http_layer() {
         assert!(
             found.is_empty(),
             "src/{room} reaches into the HTTP layer:\n{}",
+            found.join("\n")
+        );
+    }
+}
+
+#[test]
+fn the_booking_path_knows_no_http() {
+    // Every door calls it: the handlers, and later the workers and partner
+    // imports, so it speaks in requesters and requests, not tokens.
+    let found = trespasses("booking", &["crate::api", "actix", "Principal"]);
+    assert!(
+        found.is_empty(),
+        "src/booking reaches into the HTTP layer:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_store_and_the_domain_sit_below_the_booking_path() {
+    for room in ["store", "domain", "db"] {
+        let found = trespasses(room, &["crate::booking"]);
+        assert!(
+            found.is_empty(),
+            "src/{room} calls up into the booking path:\n{}",
             found.join("\n")
         );
     }

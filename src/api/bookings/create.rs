@@ -2,22 +2,21 @@
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::views::{booking_view, BookingView};
 use crate::api::auth::{MaybePrincipal, Role, TokenKeys};
 use crate::api::blocking;
-use crate::api::caller::{caller, Caller};
+use crate::api::caller::caller;
 use crate::api::idempotency::KeyInHand;
+use crate::booking::{self, BookRequest, Booked, Requester, Slot};
 use crate::db::DbPool;
-use crate::domain::catalog::Channel;
 use crate::domain::policy::Override;
+use crate::domain::texts::Notes;
 use crate::error::{AppError, FieldErrors};
-use crate::store::bookings::{Arrival, Booking, CustomerRef, NewBooking, SlotSource};
+use crate::store::bookings::CustomerRef;
 use crate::store::idempotency::StoredResponse;
-use crate::store::{self, calendar};
 
 /// A customer for a new booking: matched by normalised email, then phone,
 /// to an existing customer of the business before a new one is created.
@@ -96,70 +95,104 @@ pub struct CreateBooking {
 }
 
 impl CreateBooking {
-    /// Checks the body's shape and what this caller may ask for.
-    fn validate(&self, caller: &Caller) -> Result<CustomerRef, AppError> {
+    /// Reads the body into a booking request, reporting every bad field at
+    /// once, including what this requester may not ask for.
+    fn read(self, who: &Requester) -> Result<BookRequest, AppError> {
         let mut errors = FieldErrors::default();
-        match (&self.hold_id, &self.service_id, &self.start) {
-            (Some(_), None, None) => {
+        let slot = match (self.hold_id, self.service_id, self.start) {
+            (Some(hold_id), None, None) => {
                 errors.check(
                     self.resource_ids.is_empty(),
                     "resource_ids",
                     "the hold already chose the resources",
                 );
+                Some(Slot::Hold(hold_id))
             }
             (Some(_), _, _) => {
-                errors.add("hold_id", "give either hold_id, or service_id and start")
+                errors.add("hold_id", "give either hold_id, or service_id and start");
+                None
             }
-            (None, Some(_), Some(_)) => {}
-            (None, None, _) => errors.add("service_id", "give service_id and start, or hold_id"),
-            (None, Some(_), None) => errors.add("start", "give the slot start"),
-        }
-        if let Some(notes) = &self.notes {
-            errors.check(
-                notes.chars().count() <= 2000,
-                "notes",
-                "must be at most 2000 characters",
-            );
-        }
-        let customer = if let Some(own) = caller.own_customer() {
-            // A customer token books for that customer, whatever the body says.
-            if self.customer_id.as_ref().is_some_and(|id| id != &own) {
-                errors.add(
-                    "customer_id",
-                    "a customer token books for its own customer only",
-                );
+            (None, Some(service_id), Some(start)) => Some(Slot::At {
+                service_id,
+                start,
+                resources: self.resource_ids,
+            }),
+            (None, None, _) => {
+                errors.add("service_id", "give service_id and start, or hold_id");
+                None
             }
-            Some(CustomerRef::Existing(own))
-        } else {
-            match (&self.customer_id, &self.customer) {
-                (Some(_), _) if caller.is_anonymous() => {
-                    errors.add("customer_id", "give your name and email or phone instead");
-                    None
-                }
-                (Some(id), None) => Some(CustomerRef::Existing(id.clone())),
-                (Some(_), Some(_)) => {
-                    errors.add("customer", "give customer_id or customer, not both");
-                    None
-                }
-                (None, Some(details)) => {
-                    let details = details.read(&mut errors);
-                    if let CustomerRef::Details { email, phone, .. } = &details {
-                        errors.check(
-                            email.is_some() || phone.is_some(),
-                            "customer",
-                            "give an email or a phone so we can reach the customer",
-                        );
-                    }
-                    Some(details)
-                }
-                (None, None) => {
-                    errors.add("customer", "say who the booking is for");
-                    None
-                }
+            (None, Some(_), None) => {
+                errors.add("start", "give the slot start");
+                None
             }
         };
+        let notes = match self.notes.as_deref().map(Notes::parse).transpose() {
+            Ok(notes) => notes.flatten(),
+            Err(why) => {
+                errors.add("notes", &why);
+                None
+            }
+        };
+        let customer = customer_of(who, self.customer_id, self.customer, &mut errors);
         errors.finish()?;
-        Ok(customer.expect("validated"))
+        match (slot, customer) {
+            (Some(slot), Some(customer)) => Ok(BookRequest {
+                slot,
+                customer,
+                notes,
+                override_rules: self.override_rules,
+            }),
+            // `finish` has refused every body that named no slot or customer.
+            _ => Err(AppError::invalid_field(
+                "customer",
+                "say who the booking is for",
+            )),
+        }
+    }
+}
+
+/// Who the booking is for. A customer token books for its own customer,
+/// whatever the body says; strangers give their details, not an id.
+fn customer_of(
+    who: &Requester,
+    customer_id: Option<String>,
+    details: Option<CustomerDetails>,
+    errors: &mut FieldErrors,
+) -> Option<CustomerRef> {
+    if let Some(own) = who.own_customer() {
+        if customer_id.as_ref().is_some_and(|id| id != own) {
+            errors.add(
+                "customer_id",
+                "a customer token books for its own customer only",
+            );
+        }
+        return Some(CustomerRef::Existing(own.to_owned()));
+    }
+    match (customer_id, details) {
+        (Some(_), _) if who.is_anonymous() => {
+            errors.add("customer_id", "give your name and email or phone instead");
+            None
+        }
+        (Some(id), None) => Some(CustomerRef::Existing(id)),
+        (Some(_), Some(_)) => {
+            errors.add("customer", "give customer_id or customer, not both");
+            None
+        }
+        (None, Some(details)) => {
+            let details = details.read(errors);
+            if let CustomerRef::Details { email, phone, .. } = &details {
+                errors.check(
+                    email.is_some() || phone.is_some(),
+                    "customer",
+                    "give an email or a phone so we can reach the customer",
+                );
+            }
+            Some(details)
+        }
+        (None, None) => {
+            errors.add("customer", "say who the booking is for");
+            None
+        }
     }
 }
 
@@ -192,69 +225,14 @@ pub async fn create_booking(
 ) -> Result<HttpResponse, AppError> {
     let caller = caller(maybe);
     caller.require_may_book()?;
-    let body = body.into_inner();
-    let customer = body.validate(&caller)?;
-    let anonymous = caller.is_anonymous();
+    let who = caller.requester();
+    let request = body.into_inner().read(&who)?;
     let key = held.clone();
     let answer = blocking(&pool, move |conn| {
         let now = Utc::now();
-        let (ctx, source) = match &body.hold_id {
-            Some(hold_id) => {
-                let hold = store::holds::find(conn, caller.business(), hold_id)?;
-                if hold.status == "booked" {
-                    return Err(AppError::hold_booked(hold.booking_id.as_deref()));
-                }
-                if !hold.is_live(now) {
-                    return Err(AppError::hold_expired());
-                }
-                let ctx =
-                    calendar::service_context(conn, Some(&hold.business_id), &hold.service_id)?;
-                (ctx, SlotSource::Hold(Box::new(hold)))
-            }
-            None => {
-                let service_id = body.service_id.as_deref().unwrap_or_default();
-                let ctx = calendar::service_context(conn, caller.business(), service_id)?;
-                let start = body.start.expect("validated");
-                (
-                    ctx,
-                    SlotSource::Direct {
-                        start,
-                        wanted: body.resource_ids.clone(),
-                    },
-                )
-            }
-        };
-        let policy = ctx.policy();
-        if anonymous && !policy.allows(Channel::Online) {
-            return Err(AppError::not_found("service"));
-        }
-        let start = match &source {
-            SlotSource::Hold(hold) => hold.starts_at.and_utc(),
-            SlotSource::Direct { start, .. } => *start,
-        };
-        let waiver = caller.weigh(
-            policy.check_new_slot(caller.channel(), start, now),
-            body.override_rules.as_ref(),
-        )?;
-        let request = NewBooking {
-            source,
-            customer,
-            notes: body
-                .notes
-                .as_deref()
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .map(str::to_owned),
-            waiver,
-            arrival: Arrival::Booked,
-        };
-        // The answer is rendered and, under an `Idempotency-Key`, stored in
-        // the booking's own transaction: a retry after a crash between
-        // commit and reply finds it and replays it instead of booking again.
-        store::with_retries(conn, |conn| {
-            let (booking, _customer) =
-                store::bookings::create_in(conn, &ctx, &request, &caller.actor(), now)?;
-            let answer = booking_created(booking, ctx.tz, anonymous.then_some(&*keys), now)?;
+        let mint = who.is_anonymous().then_some(&**keys);
+        booking::book(conn, &who, &request, now, |conn, booked| {
+            let answer = booking_created(booked, mint, now)?;
             key.store_in(conn, &answer)?;
             Ok(answer)
         })
@@ -266,13 +244,12 @@ pub async fn create_booking(
 /// The 201 answer to a new booking: its view (with a manage token for a
 /// customer who booked without one), `Location` and `ETag`.
 fn booking_created(
-    booking: Booking,
-    tz: Tz,
+    booked: &Booked,
     mint_for_anonymous: Option<&TokenKeys>,
     now: DateTime<Utc>,
 ) -> Result<StoredResponse, AppError> {
-    let business = booking.business_id.clone();
-    let mut view = booking_view(booking, tz);
+    let business = &booked.booking.business_id;
+    let mut view = booking_view(booked.booking.clone(), booked.tz);
     if let Some(keys) = mint_for_anonymous {
         // Valid until a week after the visit, so the customer can still see it.
         let ttl = (DateTime::parse_from_rfc3339(&view.end)
@@ -283,7 +260,7 @@ fn booking_created(
             + 7 * 24 * 60;
         view.manage_token = Some(
             keys.mint(
-                &business,
+                business,
                 Role::Customer,
                 &view.customer_id,
                 "bookings:manage",

@@ -13,13 +13,14 @@ use crate::api::auth::{Principal, Role};
 use crate::api::availability::parse_bound;
 use crate::api::caller::Caller;
 use crate::api::{blocking, page_response, versioned, PageQuery};
-use crate::db::DbPool;
+use crate::booking::Requester;
+use crate::db::{DbConnection, DbPool};
 use crate::domain::catalog::{parse_time_zone, Channel};
 use crate::domain::lifecycle::BookingStatus;
 use crate::domain::reference::normalise_reference;
 use crate::error::AppError;
 use crate::store;
-use crate::store::bookings::BookingFilter;
+use crate::store::bookings::{Booking, BookingFilter};
 
 /// Filters of the booking list.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -35,6 +36,51 @@ pub struct BookingQuery {
     pub customer_id: Option<String>,
     pub status: Option<BookingStatus>,
     pub channel: Option<Channel>,
+}
+
+impl BookingQuery {
+    /// The store's filter: dates read in the business's zone `tz`, and
+    /// narrowed to what `who` may see (a customer's own bookings, a limited
+    /// partner's own).
+    fn filter(self, tz: Tz, who: &Requester) -> Result<BookingFilter, AppError> {
+        let bound = |name, text: Option<String>, end| {
+            text.map(|t| parse_bound(name, &t, tz, end)).transpose()
+        };
+        let (from, to) = (
+            bound("from", self.from, false)?,
+            bound("to", self.to, true)?,
+        );
+        // `to` is exclusive here (a date means the end of that day), so an
+        // equal bound is already an empty range.
+        if let (Some(from), Some(to)) = (from, to) {
+            if from >= to {
+                return Err(AppError::bad_parameter("to", "must be after `from`"));
+            }
+        }
+        Ok(BookingFilter {
+            from,
+            to,
+            location_id: self.location_id,
+            resource_id: self.resource_id,
+            service_id: self.service_id,
+            customer_id: who.own_customer().map(str::to_owned).or(self.customer_id),
+            status: self.status.map(|s| s.as_str().to_owned()),
+            channel: self.channel.map(|c| c.as_str().to_owned()),
+            made_by: who.own_partner().cloned(),
+        })
+    }
+}
+
+/// The zone of each location the bookings are at, each looked up once.
+fn zones_of(conn: &mut DbConnection, rows: &[Booking]) -> Result<HashMap<String, Tz>, AppError> {
+    let mut zones: HashMap<String, Tz> = HashMap::new();
+    for row in rows {
+        if !zones.contains_key(&row.location_id) {
+            let tz = location_tz(conn, &row.business_id, &row.location_id)?;
+            zones.insert(row.location_id.clone(), tz);
+        }
+    }
+    Ok(zones)
 }
 
 /// List bookings, oldest created first.
@@ -62,49 +108,15 @@ pub async fn list_bookings(
     let page = page.validate()?;
     let request = page.clone();
     let query = query.into_inner();
+    let business = principal.business_id.clone();
+    let who = Caller(Some(principal)).requester();
     let (rows, zones) = blocking(&pool, move |conn| {
-        let business = store::businesses::find(conn, &principal.business_id)?
+        let found = store::businesses::find(conn, &business)?
             .ok_or_else(|| AppError::not_found("business"))?;
-        let tz = parse_time_zone(&business.timezone).map_err(AppError::internal)?;
-        let mut filter = BookingFilter {
-            from: query
-                .from
-                .as_deref()
-                .map(|t| parse_bound("from", t, tz, false))
-                .transpose()?,
-            to: query
-                .to
-                .as_deref()
-                .map(|t| parse_bound("to", t, tz, true))
-                .transpose()?,
-            location_id: query.location_id,
-            resource_id: query.resource_id,
-            service_id: query.service_id,
-            customer_id: query.customer_id,
-            status: query.status.map(|s| s.as_str().to_owned()),
-            channel: query.channel.map(|c| c.as_str().to_owned()),
-            made_by: None,
-        };
-        // `to` is exclusive here (a date means the end of that day), so an
-        // equal bound is already an empty range.
-        if let (Some(from), Some(to)) = (filter.from, filter.to) {
-            if from >= to {
-                return Err(AppError::bad_parameter("to", "must be after `from`"));
-            }
-        }
-        match principal.role {
-            Role::Customer => filter.customer_id = Some(principal.subject.clone()),
-            Role::Partner => filter.made_by = Caller(Some(principal.clone())).own_partner(),
-            _ => {}
-        }
-        let rows = store::bookings::list(conn, &principal.business_id, &filter, &request)?;
-        let mut zones: HashMap<String, Tz> = HashMap::new();
-        for row in &rows {
-            if !zones.contains_key(&row.location_id) {
-                let tz = location_tz(conn, &row.business_id, &row.location_id)?;
-                zones.insert(row.location_id.clone(), tz);
-            }
-        }
+        let tz = parse_time_zone(&found.timezone).map_err(AppError::internal)?;
+        let filter = query.filter(tz, &who)?;
+        let rows = store::bookings::list(conn, &business, &filter, &request)?;
+        let zones = zones_of(conn, &rows)?;
         Ok((rows, zones))
     })
     .await?;

@@ -8,7 +8,7 @@ use crate::api::auth::Principal;
 use crate::api::blocking;
 use crate::api::caller::Caller;
 use crate::config::NotifySettings;
-use crate::db::DbPool;
+use crate::db::{DbConnection, DbPool};
 use crate::domain::ics::{self, CalendarEntry, Organizer};
 use crate::domain::lifecycle::BookingStatus;
 use crate::error::AppError;
@@ -42,40 +42,7 @@ pub async fn get_booking_ics(
     let caller = Caller(Some(principal));
     let sender = sender_address(&notify.email_from);
     let (text, content_type, reference) = blocking(&pool, move |conn| {
-        let booking = store::bookings::find(conn, &business, &id, None)?;
-        may_see(&caller, &booking)?;
-        let service = store::services::find(conn, &business, &booking.service_id)?;
-        let location = store::locations::find(conn, &business, &booking.location_id)?;
-        let organizer_name = store::businesses::find(conn, &business)?
-            .map(|b| b.name)
-            .unwrap_or_else(|| location.name.clone());
-        let sequence = store::bookings::calendar_sequence(conn, &business, &booking.id)?;
-        let place = match &location.address {
-            Some(address) => format!("{}, {}", location.name, address),
-            None => location.name.clone(),
-        };
-        let entry = CalendarEntry {
-            uid: &format!("{}@slotwise", booking.id),
-            sequence,
-            // The business organises the visit; replies go where its location
-            // takes email, else to the address customer email comes from.
-            organizer: Organizer {
-                name: &organizer_name,
-                email: location.email.as_deref().unwrap_or(&sender),
-            },
-            stamp: booking.updated_at.and_utc(),
-            start: booking.starts_at.and_utc(),
-            end: booking.ends_at.and_utc(),
-            summary: &service.row.name,
-            location: Some(&place),
-            description: &format!("Booking reference {}", booking.reference),
-            cancelled: booking.status() == BookingStatus::Cancelled,
-        };
-        Ok((
-            ics::render(&entry),
-            ics::content_type(&entry),
-            booking.reference,
-        ))
+        calendar_file(conn, &caller, &business, &id, &sender)
     })
     .await?;
     Ok(HttpResponse::Ok()
@@ -85,6 +52,51 @@ pub async fn get_booking_ics(
             format!("attachment; filename=\"booking-{reference}.ics\""),
         ))
         .body(text))
+}
+
+/// The booking's calendar file, its content type and the booking's
+/// reference (for the file name).
+fn calendar_file(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    business: &str,
+    id: &str,
+    sender: &str,
+) -> Result<(String, String, String), AppError> {
+    let booking = store::bookings::find(conn, business, id, None)?;
+    may_see(caller, &booking)?;
+    let service = store::services::find(conn, business, &booking.service_id)?;
+    let location = store::locations::find(conn, business, &booking.location_id)?;
+    let organizer_name = store::businesses::find(conn, business)?
+        .map(|b| b.name)
+        .unwrap_or_else(|| location.name.clone());
+    let sequence = store::bookings::calendar_sequence(conn, business, &booking.id)?;
+    let place = match &location.address {
+        Some(address) => format!("{}, {}", location.name, address),
+        None => location.name.clone(),
+    };
+    let entry = CalendarEntry {
+        uid: &format!("{}@slotwise", booking.id),
+        sequence,
+        // The business organises the visit; replies go where its location
+        // takes email, else to the address customer email comes from.
+        organizer: Organizer {
+            name: &organizer_name,
+            email: location.email.as_deref().unwrap_or(sender),
+        },
+        stamp: booking.updated_at.and_utc(),
+        start: booking.starts_at.and_utc(),
+        end: booking.ends_at.and_utc(),
+        summary: &service.row.name,
+        location: Some(&place),
+        description: &format!("Booking reference {}", booking.reference),
+        cancelled: booking.status() == BookingStatus::Cancelled,
+    };
+    Ok((
+        ics::render(&entry),
+        ics::content_type(&entry),
+        booking.reference,
+    ))
 }
 
 /// The bare address of `SLOTWISE_EMAIL_FROM` (`name <address>` or just the address).

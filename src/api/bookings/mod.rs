@@ -74,21 +74,13 @@ pub(super) fn with_tz(conn: &mut DbConnection, booking: Booking) -> Result<Booki
     Ok(booking_view(booking, tz))
 }
 
-/// Whose bookings a caller may act on: staff every booking of the business;
-/// customers their own; partners those they made, unless granted
-/// `bookings:read:all`. Anything else does not exist for the caller (404).
+/// Whose bookings a caller may act on (see [`Requester::may_touch`]);
+/// anonymous callers need a token first (401).
+///
+/// [`Requester::may_touch`]: crate::booking::Requester::may_touch
 pub(super) fn may_touch(caller: &Caller, booking: &Booking) -> Result<(), AppError> {
-    let principal = caller.require_token()?;
-    let theirs = match principal.role {
-        Role::Customer => booking.customer_id == principal.subject,
-        Role::Partner => caller.own_partner().is_none_or(|own| booking.made_by(&own)),
-        _ => true,
-    };
-    if theirs {
-        Ok(())
-    } else {
-        Err(AppError::not_found("booking"))
-    }
+    caller.require_token()?;
+    caller.requester().may_touch(booking)
 }
 
 /// As [`may_touch`], and partners need `bookings:read` to read.

@@ -5,17 +5,16 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::may_change;
 use super::views::{booking_view, BookingView};
-use super::{may_change, may_touch};
 use crate::api::auth::Principal;
 use crate::api::caller::Caller;
 use crate::api::{blocking, if_match, versioned};
+use crate::booking::{self, Move};
 use crate::db::DbPool;
 use crate::domain::lifecycle::Step;
 use crate::domain::policy::Override;
 use crate::error::AppError;
-use crate::store::bookings::{Booking, RescheduleRequest, Waiver};
-use crate::store::{self, calendar};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -56,39 +55,20 @@ pub async fn reschedule_booking(
     id: web::Path<String>,
     body: crate::api::input::Json<RescheduleBooking>,
 ) -> Result<HttpResponse, AppError> {
-    let business = principal.business_id.clone();
     let caller = Caller(Some(principal));
     may_change(&caller, Step::Reschedule)?;
-    let expected = if_match(req.headers())?;
+    let expected_version = if_match(req.headers())?;
     let body = body.into_inner();
+    let request = Move {
+        start: body.start,
+        resources: body.resource_ids,
+        expected_version,
+        override_rules: body.override_rules,
+    };
+    let who = caller.requester();
     let view = blocking(&pool, move |conn| {
-        let now = Utc::now();
-        let current = store::bookings::find(conn, &business, &id, None)?;
-        may_touch(&caller, &current)?;
-        let ctx = calendar::service_context(conn, Some(&business), &current.service_id)?;
-        let policy = ctx.policy();
-        let channel = caller.channel();
-        let rules = |booking: &Booking| -> Result<Waiver, AppError> {
-            caller.weigh(
-                policy.check_reschedule(channel, booking.starts_at.and_utc(), body.start, now),
-                body.override_rules.as_ref(),
-            )
-        };
-        let booking = store::bookings::reschedule(
-            conn,
-            &ctx,
-            &id,
-            &RescheduleRequest {
-                start: body.start,
-                wanted: body.resource_ids.clone(),
-                expected_version: expected,
-                customer: caller.own_customer(),
-            },
-            &caller.actor(),
-            now,
-            &rules,
-        )?;
-        Ok(booking_view(booking, ctx.tz))
+        let (booking, tz) = booking::reschedule(conn, &who, &id, &request, Utc::now())?;
+        Ok(booking_view(booking, tz))
     })
     .await?;
     Ok(versioned(view.version, &view))

@@ -6,16 +6,16 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::views::BookingView;
-use super::{may_change, may_touch, with_tz};
+use super::{may_change, with_tz};
 use crate::api::auth::Principal;
 use crate::api::caller::{optional_body, Caller};
+use crate::api::input::reason_field;
 use crate::api::{blocking, if_match, versioned};
+use crate::booking::{self, StepChange};
 use crate::db::DbPool;
-use crate::domain::lifecycle::{too_early_for_no_show, Step};
+use crate::domain::lifecycle::Step;
 use crate::domain::policy::Override;
 use crate::error::AppError;
-use crate::store;
-use crate::store::bookings::{Booking, StepRequest, Waiver};
 
 /// Body of the status steps; all optional.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -28,6 +28,18 @@ pub struct StepBody {
     pub override_rules: Option<Override>,
 }
 
+impl StepBody {
+    /// Reads the body into the step asked for.
+    fn read(self, step: Step, expected_version: Option<i32>) -> Result<StepChange, AppError> {
+        Ok(StepChange {
+            step,
+            expected_version,
+            reason: reason_field(self.reason.as_deref())?,
+            override_rules: self.override_rules,
+        })
+    }
+}
+
 async fn apply_step(
     req: HttpRequest,
     principal: Principal,
@@ -36,69 +48,15 @@ async fn apply_step(
     body: web::Bytes,
     step: Step,
 ) -> Result<HttpResponse, AppError> {
-    let business = principal.business_id.clone();
     let caller = Caller(Some(principal));
     may_change(&caller, step)?;
     // The body is read before `If-Match` is compared: a malformed request is
     // 400/422 whatever version it names.
     let body: StepBody = optional_body(&body)?;
-    let expected = if_match(req.headers())?;
-    let reason = body
-        .reason
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .map(str::to_owned);
-    if body
-        .reason
-        .as_ref()
-        .is_some_and(|r| r.chars().count() > 500)
-    {
-        return Err(AppError::invalid_field(
-            "reason",
-            "must be at most 500 characters",
-        ));
-    }
+    let change = body.read(step, if_match(req.headers())?)?;
+    let who = caller.requester();
     let view = blocking(&pool, move |conn| {
-        let now = Utc::now();
-        let current = store::bookings::find(conn, &business, &id, None)?;
-        may_touch(&caller, &current)?;
-        let service = store::services::find(conn, &business, &current.service_id)?;
-        let policy = service.row.policy();
-        let rules = |booking: &Booking| -> Result<Waiver, AppError> {
-            let start = booking.starts_at.and_utc();
-            match step {
-                Step::Cancel => caller.weigh(
-                    policy.check_cancel(start, now),
-                    body.override_rules.as_ref(),
-                ),
-                Step::NoShow => match too_early_for_no_show(start, now) {
-                    Some(why) => {
-                        Err(
-                            AppError::conflict("invalid_transition", "Invalid transition", why)
-                                .with("booking_status", booking.status.clone()),
-                        )
-                    }
-                    None => caller.weigh(Vec::new(), body.override_rules.as_ref()),
-                },
-                _ => caller.weigh(Vec::new(), body.override_rules.as_ref()),
-            }
-        };
-        let booking = store::bookings::step(
-            conn,
-            &business,
-            &id,
-            &StepRequest {
-                step,
-                expected_version: expected,
-                customer: caller.own_customer(),
-                reason: reason.clone(),
-                waiver: Waiver::default(),
-            },
-            &caller.actor(),
-            now,
-            &rules,
-        )?;
+        let booking = booking::step(conn, &who, &id, &change, Utc::now())?;
         with_tz(conn, booking)
     })
     .await?;
