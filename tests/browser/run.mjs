@@ -326,8 +326,16 @@ test(1, 'book end to end on the booking page', async ({ newPage }) => {
   await shot(page, 'happy-1-services');
   await chooseService(page, HAIRCUT);
   await shot(page, 'happy-2-days');
-  await chooseDay(page, { index: 0 });
+  const day = await chooseDay(page, { index: 0 });
   await shot(page, 'happy-3-slots');
+  // The widget reads the compact form; what it offers is exactly the full
+  // form's slots for that day, instant for instant.
+  const offered = await slotStarts(page);
+  // Asked as the page asks: anonymously, through the online door.
+  const full = await fetch(`${BASE}/v1/availability?service_id=${HAIRCUT}&from=${day}&to=${day}`, { signal: AbortSignal.timeout(STEP_MS) });
+  check(full.status === 200 && offered.length > 0, `full availability answered ${full.status}`);
+  const listed = ((await full.json()).days || []).filter((d) => d.date === day).flatMap((d) => d.slots.map((x) => x.start));
+  check(JSON.stringify(offered) === JSON.stringify(listed), `widget offers ${offered.join(',')}, the API lists ${listed.join(',')}`);
   await chooseSlot(page, { index: 0 });
   await expectCountdown(page);
   await shot(page, 'happy-4-details');
