@@ -69,7 +69,7 @@ fn hold_view(hold: &Hold, tz: chrono_tz::Tz) -> HoldView {
         local_start: local_text(hold.starts_at.and_utc(), tz),
         resource_ids: hold.resources(),
         expires_at: utc_text(hold.expires_at.and_utc()),
-        status: hold.status.clone(),
+        status: hold.status.as_str().to_owned(),
         client_id: hold.client_id.clone(),
     }
 }

@@ -5,6 +5,7 @@ use chrono_tz::Tz;
 
 use super::Requester;
 use crate::db::DbConnection;
+use crate::domain::holds::HoldStatus;
 use crate::domain::policy::Override;
 use crate::domain::texts::Notes;
 use crate::error::AppError;
@@ -95,7 +96,7 @@ fn slot_of(
     match slot {
         Slot::Hold(hold_id) => {
             let hold = holds::find(conn, who.business(), hold_id)?;
-            if hold.status == "booked" {
+            if hold.status.is(HoldStatus::Booked) {
                 return Err(AppError::hold_booked(hold.booking_id.as_deref()));
             }
             if !hold.is_live(now) {

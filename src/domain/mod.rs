@@ -5,6 +5,7 @@ pub mod availability;
 pub mod catalog;
 pub mod contact;
 pub mod customer;
+pub mod holds;
 pub mod hours;
 pub mod ics;
 pub mod interactions;

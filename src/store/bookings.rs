@@ -18,6 +18,7 @@ use super::holds::{self, split_ids, Hold};
 use super::PageRequest;
 use super::{events, with_retries, TxError};
 use crate::db::{lock_resources, DbConnection};
+use crate::domain::holds::HoldStatus;
 use crate::domain::lifecycle::{next_status, BookingStatus, Step};
 use crate::domain::reference::new_reference;
 use crate::error::AppError;
@@ -300,7 +301,7 @@ pub fn create_in(
         if let Some(hold_id) = hold_id {
             // Re-read under the lock: the hold may have lapsed or been used meanwhile.
             let hold = holds::find(conn, Some(&business), hold_id)?;
-            if hold.status == "booked" {
+            if hold.status.is(HoldStatus::Booked) {
                 return Err(AppError::hold_booked(hold.booking_id.as_deref()).into());
             }
             if !hold.is_live(now) {
@@ -308,7 +309,7 @@ pub fn create_in(
             }
             diesel::update(holds_table::table.filter(holds_table::id.eq(hold_id)))
                 .set((
-                    holds_table::status.eq("booked"),
+                    holds_table::status.eq(HoldStatus::Booked.as_str()),
                     holds_table::booking_id.eq(&booking_id),
                 ))
                 .execute(conn)?;

@@ -52,6 +52,7 @@ words! {
     crate::domain::queue::TicketStatus => "ticket status",
     crate::domain::notifications::Kind => "notification kind",
     crate::domain::roles::Role => "role",
+    crate::domain::holds::HoldStatus => "hold status",
 }
 
 /// One stored word: known to this build, or the raw text it could not read.
