@@ -4,9 +4,10 @@
 //! loop on the same database the ceiling of booking creation (pgbench on
 //! PostgreSQL, a one-row-per-transaction loop on a SQLite file in the same
 //! folder). Runs: `/healthz`; availability for one day (one provider, and one
-//! service over five staff), 7 and 31 days; booking creation on distinct
-//! slots; availability again after the business's history grew from 1,000 to
-//! 1,000,000 past bookings; bytes per answer and the server's peak RSS.
+//! service over five staff), 7 and 31 days, and the compact form for 1 and 7
+//! days; booking creation on distinct slots; availability again after the
+//! business's history grew from 1,000 to 1,000,000 past bookings; bytes per
+//! answer in both forms and the server's peak RSS.
 //!
 //! `cargo bench --bench http_load` runs on a fresh SQLite file;
 //! `SLOTWISE_BENCH_DATABASE_URL=postgres://…/db cargo bench --bench http_load`
@@ -530,7 +531,9 @@ fn main() {
             .iter()
             .map(|d| d["slots"].as_array().unwrap().len())
             .sum();
-        sizes.push((label, slots, text.len()));
+        let (status, compact) = caller.send_text("GET", &format!("{p}&form=compact"), None);
+        assert_eq!(status, 200, "{compact}");
+        sizes.push((label, slots, text.len(), compact.len()));
     }
     let caller = &caller;
     let get = |p: &str| {
@@ -542,7 +545,9 @@ fn main() {
     let healthz = get("/healthz");
     let provider_day = get(&one_provider);
     let service_day = get(&one_day);
+    let compact_day = get(&format!("{one_day}&form=compact"));
     let small_history = get(&seven_days);
+    let compact_week = get(&format!("{seven_days}&form=compact"));
     let service_month = get(&month);
 
     // Distinct slots far beyond the availability window: resource n % 5, on
@@ -600,6 +605,16 @@ fn main() {
         health,
     );
     row("availability, 31 days, 5 staff", &service_month, health);
+    row(
+        "availability, 1 day, 5 staff, compact",
+        &compact_day,
+        health,
+    );
+    row(
+        "availability, 7 days, 5 staff, compact",
+        &compact_week,
+        health,
+    );
     let insert_name = if url.is_postgres() {
         "pgbench single INSERT"
     } else {
@@ -629,6 +644,10 @@ fn main() {
         cost(&small_history) / cost(&service_day),
         cost(&service_month) / cost(&service_day)
     );
+    println!(
+        "compact form: 7 days cost {:.2}× one day",
+        cost(&compact_week) / cost(&compact_day)
+    );
     let change = large_history.percentile(0.5).as_secs_f64()
         / small_history.percentile(0.5).as_secs_f64()
         - 1.0;
@@ -637,9 +656,9 @@ fn main() {
         change * 100.0
     );
     println!("server peak RSS: {busy_rss:.0} MB after bookings, {rss:.0} MB at the end");
-    println!("\n| answer | slots | bytes |\n|---|---|---|");
-    for (label, slots, bytes) in &sizes {
-        println!("| {label} | {slots} | {bytes} |");
+    println!("\n| answer | slots | bytes, full | bytes, compact |\n|---|---|---|---|");
+    for (label, slots, full, compact) in &sizes {
+        println!("| {label} | {slots} | {full} | {compact} |");
     }
     let log_lines = std::fs::File::open(dir.join("server.log"))
         .map(|f| BufReader::new(f).lines().count())

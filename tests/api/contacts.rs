@@ -9,7 +9,7 @@ use slotwise::api::auth::Role;
 use crate::harness::TestApp;
 use crate::memory::{count, created, data, id, log_contact, new_customer, new_intent};
 use crate::on_both_databases;
-use crate::shop::{book, booking, london, open, rfc3339};
+use crate::shop::{book, booking, in_query, london, open, rfc3339};
 
 fn report(app: &TestApp, query: &str) -> Value {
     let reply = app.get(
@@ -18,10 +18,6 @@ fn report(app: &TestApp, query: &str) -> Value {
     );
     assert_eq!(reply.status, 200, "{}", reply.text);
     reply.json()
-}
-
-fn enc(t: chrono::DateTime<Utc>) -> String {
-    rfc3339(t).replace(':', "%3A")
 }
 
 on_both_databases! {
@@ -89,15 +85,15 @@ on_both_databases! {
         assert_eq!(ids(&format!("customer_id={kim}")).len(), 2);
         assert_eq!(ids(&format!("booking_id={}", id(&visit))), vec![with_booking["id"].clone()]);
         assert_eq!(ids("agent=test-desk"), vec![desk["id"].clone()]);
-        assert_eq!(ids(&format!("from={}", enc(Utc::now() - Duration::days(1)))).len(), 2);
-        assert_eq!(ids(&format!("to={}", enc(Utc::now() - Duration::days(1)))), vec![anonymous["id"].clone()]);
+        assert_eq!(ids(&format!("from={}", in_query(Utc::now() - Duration::days(1)))).len(), 2);
+        assert_eq!(ids(&format!("to={}", in_query(Utc::now() - Duration::days(1)))), vec![anonymous["id"].clone()]);
         let page = app.get("/v1/interactions?limit=2", &agent);
         assert_eq!(data(&page).len(), 2);
         let cursor = page.json()["next_cursor"].as_str().unwrap().to_owned();
         assert_eq!(data(&app.get(&format!("/v1/interactions?limit=2&cursor={cursor}"), &agent))[0]["id"], with_booking["id"]);
         app.get("/v1/interactions?channel=pigeon", &agent).problem(400, "validation_failed");
         app.get("/v1/interactions?from=yesterday", &agent).problem(400, "validation_failed");
-        app.get(&format!("/v1/interactions?from={0}&to={0}", enc(Utc::now())), &agent).problem(400, "validation_failed");
+        app.get(&format!("/v1/interactions?from={0}&to={0}", in_query(Utc::now())), &agent).problem(400, "validation_failed");
         // Every bad field is a 422, nothing is written.
         let bad = |body: Value, field: &str| {
             let problem = app.post("/v1/interactions", &agent, &body).problem(422, "validation_failed");
@@ -156,7 +152,7 @@ on_both_databases! {
         // After the period: not counted.
         contact(Some(&customers[0]), "billing", "resolved", "phone", 999, base + Duration::hours(25));
 
-        let body = report(app, &format!("from={}&to={}", enc(base), enc(base + Duration::days(1))));
+        let body = report(app, &format!("from={}&to={}", in_query(base), in_query(base + Duration::days(1))));
         assert_eq!(body["fcr_window_days"], 7);
         assert_eq!(body["period"]["from"], rfc3339(base).as_str());
         let rows: Vec<(&str, &str, i64, f64, i64, i64, f64)> = body["rows"].as_array().unwrap().iter().map(|r| (
@@ -191,7 +187,7 @@ on_both_databases! {
         log_contact(app, json!({"channel": "phone", "intent": "reschedule", "outcome": "resolved", "duration_seconds": 60, "booking_id": first["id"]}));
         log_contact(app, json!({"channel": "phone", "intent": "reschedule", "outcome": "resolved", "duration_seconds": 60, "location_id": shop.location}));
         log_contact(app, json!({"channel": "email", "intent": "reschedule", "outcome": "resolved", "duration_seconds": 60}));
-        let period = format!("from={}&to={}", enc(Utc::now() - Duration::hours(1)), enc(Utc::now() + Duration::hours(1)));
+        let period = format!("from={}&to={}", in_query(Utc::now() - Duration::hours(1)), in_query(Utc::now() + Duration::hours(1)));
         let all = report(app, &period);
         assert_eq!((all["totals"]["contacts"].as_i64(), all["bookings"].as_i64()), (Some(3), Some(2)));
         assert_eq!(all["contacts_per_booking"], 1.5);

@@ -11,14 +11,10 @@ use crate::memory::{
     step,
 };
 use crate::on_both_databases;
-use crate::shop::{book, booking, london, open, rfc3339};
+use crate::shop::{book, booking, in_query, london, open, rfc3339};
 
 fn answer(app: &TestApp, token: Option<&str>, body: Value) -> crate::harness::Reply {
     app.request("POST", "/v1/feedback", token, &[], Some(&body.to_string()))
-}
-
-fn enc(t: DateTime<Utc>) -> String {
-    rfc3339(t).replace(':', "%3A")
 }
 
 /// A past visit pinned to resources, booked by `role` (its channel).
@@ -129,7 +125,7 @@ on_both_databases! {
             }
         }
         let manager = app.token(Role::Manager);
-        let period = format!("from={}&to={}", enc(Utc::now() - Duration::hours(1)), enc(Utc::now() + Duration::hours(1)));
+        let period = format!("from={}&to={}", in_query(Utc::now() - Duration::hours(1)), in_query(Utc::now() + Duration::hours(1)));
         let reply = app.get(&format!("/v1/reports/feedback?{period}"), &manager);
         assert_eq!(reply.status, 200, "{}", reply.text);
         let body = reply.json();
@@ -153,7 +149,7 @@ on_both_databases! {
         let walk_in = group("by_channel", "walk_in");
         assert_eq!((walk_in["nps"].as_f64(), walk_in["mean_effort"].as_f64()), (Some(-50.0), Some(4.5)));
         // A period without visits has no scores.
-        let empty = app.get(&format!("/v1/reports/feedback?from={}&to={}", enc(Utc::now() - Duration::days(9)), enc(Utc::now() - Duration::days(8))), &manager).json();
+        let empty = app.get(&format!("/v1/reports/feedback?from={}&to={}", in_query(Utc::now() - Duration::days(9)), in_query(Utc::now() - Duration::days(8))), &manager).json();
         assert_eq!((empty["overall"]["requests"].as_i64(), empty["overall"]["nps"].is_null()), (Some(0), true));
         app.get(&format!("/v1/reports/feedback?{period}"), &app.token(Role::Agent)).problem(403, "forbidden");
         app.get("/v1/reports/feedback?from=2026-01-01", &manager).problem(400, "validation_failed");
@@ -178,7 +174,7 @@ on_both_databases! {
             exec(app, &format!("UPDATE bookings SET created_at = {} WHERE id = '{}'", sql_time(start - Duration::minutes(minutes)), id(booked)));
         }
         let manager = app.token(Role::Manager);
-        let period = format!("from={}&to={}", enc(hours_ago(48)), enc(london(6, 0, 0)));
+        let period = format!("from={}&to={}", in_query(hours_ago(48)), in_query(london(6, 0, 0)));
         let reply = app.get(&format!("/v1/reports/bookings?{period}"), &manager);
         assert_eq!(reply.status, 200, "{}", reply.text);
         let body = reply.json();

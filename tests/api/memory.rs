@@ -109,6 +109,14 @@ pub fn data(reply: &crate::harness::Reply) -> Vec<Value> {
     reply.json()["data"].as_array().unwrap().clone()
 }
 
+/// The business's events of one type (up to 200), oldest first, as staff read them.
+pub fn events_of(app: &TestApp, kind: &str) -> Vec<Value> {
+    data(&app.get(
+        &format!("/v1/events?type={kind}&limit=200"),
+        &app.token(slotwise::api::auth::Role::Agent),
+    ))
+}
+
 /// Runs a fixture statement the API has no way to express (backdating).
 pub fn exec(app: &TestApp, sql: &str) {
     diesel::sql_query(sql)

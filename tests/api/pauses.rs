@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use slotwise::api::auth::Role;
 
 use crate::harness::{race, TestApp};
-use crate::memory::{data, exec, sql_time};
+use crate::memory::{data, events_of, exec, sql_time};
 use crate::on_both_databases;
 use crate::shop::{book, booking, london, open, rfc3339};
 
@@ -16,13 +16,6 @@ fn pause(app: &TestApp, path: &str, body: Value) -> Value {
     let reply = app.post(&format!("{path}/pause"), &app.token(Role::Manager), &body);
     assert_eq!(reply.status, 200, "{}", reply.text);
     reply.json()
-}
-
-fn events_of(app: &TestApp, kind: &str) -> Vec<Value> {
-    data(&app.get(
-        &format!("/v1/events?type={kind}&limit=200"),
-        &app.token(Role::Agent),
-    ))
 }
 
 on_both_databases! {

@@ -127,6 +127,11 @@ pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// [`rfc3339`] ready for a query string (its colons escaped).
+pub fn in_query(t: DateTime<Utc>) -> String {
+    rfc3339(t).replace(':', "%3A")
+}
+
 /// A booking body for `service` at `start` for a customer with this email.
 pub fn booking(service: &str, start: DateTime<Utc>, email: &str) -> Value {
     json!({

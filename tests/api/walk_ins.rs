@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use slotwise::api::auth::Role;
 
 use crate::harness::{assert_no_overlap, race, TestApp};
-use crate::memory::data;
+use crate::memory::{data, events_of};
 use crate::on_both_databases;
 use crate::shop::{open, rfc3339, Shop};
 
@@ -49,13 +49,6 @@ fn step(app: &TestApp, ticket: &Value, action: &str) -> crate::harness::Reply {
         &app.token(Role::Desk),
         &json!({}),
     )
-}
-
-fn events_of(app: &TestApp, kind: &str) -> Vec<Value> {
-    data(&app.get(
-        &format!("/v1/events?type={kind}&limit=200"),
-        &app.token(Role::Agent),
-    ))
 }
 
 fn board(app: &TestApp, shop: &Shop) -> Value {

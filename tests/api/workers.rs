@@ -9,7 +9,7 @@ use slotwise::api::auth::Role;
 use slotwise::workers::{idempotency, lapses};
 
 use crate::harness::{count, TestApp};
-use crate::memory::{data, exec, id, sql_time};
+use crate::memory::{events_of, exec, id, sql_time};
 use crate::on_both_databases;
 use crate::shop::{book, booking, london, open, rfc3339};
 
@@ -19,13 +19,6 @@ fn lapse_pass(app: &TestApp, minutes_from_now: i64) -> lapses::Pass {
         Utc::now() + Duration::minutes(minutes_from_now),
     )
     .unwrap()
-}
-
-fn events_of(app: &TestApp, kind: &str) -> Vec<Value> {
-    data(&app.get(
-        &format!("/v1/events?type={kind}&limit=200"),
-        &app.token(Role::Agent),
-    ))
 }
 
 on_both_databases! {
