@@ -22,7 +22,7 @@ use crate::domain::catalog::Channel;
 use crate::domain::queue::{describe, ticket_lifetime, EstimateReason, TicketStatus, TicketStep};
 use crate::domain::texts::Reason;
 use crate::error::{AppError, FieldErrors};
-use crate::store::bookings::CustomerRef;
+use crate::store::bookings::{Booking, CustomerRef};
 use crate::store::idempotency::StoredResponse;
 use crate::store::queue::{Board, QueuedTicket, Ticket, WalkIn, WalkInOutcome};
 use crate::store::{self, timeline};
@@ -404,88 +404,18 @@ fn board_view(board: Board) -> QueueBoard {
     let mut entries: Vec<BoardEntry> = board
         .in_service
         .iter()
-        .map(|(b, name)| BoardEntry {
-            kind: BoardEntryKind::InService,
-            ticket_id: None,
-            code: None,
-            position: None,
-            booking_id: Some(b.id.clone()),
-            reference: Some(b.reference.clone()),
-            customer_name: name.clone(),
-            service_id: b.service_id.clone(),
-            party_size: 1,
-            resource_ids: b.resources(),
-            booked_start: Some(utc_text(b.starts_at.and_utc())),
-            booked_end: Some(utc_text(b.ends_at.and_utc())),
-            estimated_start_earliest: None,
-            estimated_start_latest: None,
-            estimate_reason: None,
-            version: b.version,
-        })
+        .map(|(b, name)| BoardEntry::of_booking(BoardEntryKind::InService, b, name, None))
         .collect();
-    let mut waiting: Vec<(Option<DateTime<Utc>>, u8, BoardEntry)> = board
-        .arrived
+    let arrived = board.arrived.iter().map(|a| {
+        let kind = BoardEntryKind::Arrived;
+        let entry = BoardEntry::of_booking(kind, &a.booking, &a.customer_name, Some(a.estimate));
+        (Some(a.estimate.0), 0, entry)
+    });
+    let queued = board
+        .tickets
         .iter()
-        .map(|a| {
-            let b = &a.booking;
-            (
-                Some(a.estimate.0),
-                0,
-                BoardEntry {
-                    kind: BoardEntryKind::Arrived,
-                    ticket_id: None,
-                    code: None,
-                    position: None,
-                    booking_id: Some(b.id.clone()),
-                    reference: Some(b.reference.clone()),
-                    customer_name: a.customer_name.clone(),
-                    service_id: b.service_id.clone(),
-                    party_size: 1,
-                    resource_ids: b.resources(),
-                    booked_start: Some(utc_text(b.starts_at.and_utc())),
-                    booked_end: Some(utc_text(b.ends_at.and_utc())),
-                    estimated_start_earliest: Some(utc_text(a.estimate.0)),
-                    estimated_start_latest: Some(utc_text(a.estimate.1)),
-                    estimate_reason: Some("appointment".into()),
-                    version: b.version,
-                },
-            )
-        })
-        .collect();
-    waiting.extend(board.tickets.iter().map(|q| {
-        let t = &q.ticket;
-        let e = &q.estimate;
-        (
-            e.earliest,
-            1,
-            BoardEntry {
-                kind: if t.status == "called" {
-                    BoardEntryKind::Called
-                } else {
-                    BoardEntryKind::Waiting
-                },
-                ticket_id: Some(t.id.clone()),
-                code: Some(t.code.clone()),
-                position: Some(q.position),
-                booking_id: None,
-                reference: None,
-                customer_name: t.customer_name.clone(),
-                service_id: t.service_id.clone(),
-                party_size: t.party_size,
-                resource_ids: if e.resource_ids.is_empty() {
-                    t.resource_id.iter().cloned().collect()
-                } else {
-                    e.resource_ids.clone()
-                },
-                booked_start: None,
-                booked_end: None,
-                estimated_start_earliest: e.earliest.map(utc_text),
-                estimated_start_latest: e.latest.map(utc_text),
-                estimate_reason: Some(describe(e, board.tz)),
-                version: t.version,
-            },
-        )
-    }));
+        .map(|q| (q.estimate.earliest, 1, BoardEntry::of_ticket(q, board.tz)));
+    let mut waiting: Vec<(Option<DateTime<Utc>>, u8, BoardEntry)> = arrived.chain(queued).collect();
     // Soonest expected first; nothing expected today goes last; on a tie an
     // appointment goes before a walk-in.
     waiting.sort_by_key(|(at, kind, _)| (at.is_none(), *at, *kind));
@@ -496,6 +426,67 @@ fn board_view(board: Board) -> QueueBoard {
         as_of: utc_text(board.as_of),
         waiting_count: board.tickets.len() as u32,
         entries,
+    }
+}
+
+impl BoardEntry {
+    /// A booking on the board: in service, or arrived and expected to start
+    /// within `estimate`.
+    fn of_booking(
+        kind: BoardEntryKind,
+        b: &Booking,
+        customer_name: &str,
+        estimate: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    ) -> Self {
+        BoardEntry {
+            kind,
+            ticket_id: None,
+            code: None,
+            position: None,
+            booking_id: Some(b.id.clone()),
+            reference: Some(b.reference.clone()),
+            customer_name: customer_name.to_owned(),
+            service_id: b.service_id.clone(),
+            party_size: 1,
+            resource_ids: b.resources(),
+            booked_start: Some(utc_text(b.starts_at.and_utc())),
+            booked_end: Some(utc_text(b.ends_at.and_utc())),
+            estimated_start_earliest: estimate.map(|e| utc_text(e.0)),
+            estimated_start_latest: estimate.map(|e| utc_text(e.1)),
+            estimate_reason: estimate.map(|_| "appointment".into()),
+            version: b.version,
+        }
+    }
+
+    /// A queued walk-in: waiting or called, with its place and estimate.
+    fn of_ticket(q: &QueuedTicket, tz: Tz) -> Self {
+        let (t, e) = (&q.ticket, &q.estimate);
+        BoardEntry {
+            kind: if t.status == TicketStatus::Called.as_str() {
+                BoardEntryKind::Called
+            } else {
+                BoardEntryKind::Waiting
+            },
+            ticket_id: Some(t.id.clone()),
+            code: Some(t.code.clone()),
+            position: Some(q.position),
+            booking_id: None,
+            reference: None,
+            customer_name: t.customer_name.clone(),
+            service_id: t.service_id.clone(),
+            party_size: t.party_size,
+            resource_ids: if e.resource_ids.is_empty() {
+                t.resource_id.iter().cloned().collect()
+            } else {
+                e.resource_ids.clone()
+            },
+            booked_start: None,
+            booked_end: None,
+            estimated_start_earliest: e.earliest.map(utc_text),
+            estimated_start_latest: e.latest.map(utc_text),
+            estimate_reason: Some(describe(e, tz)),
+            version: t.version,
+        }
     }
 }
 

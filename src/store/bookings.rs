@@ -299,27 +299,7 @@ pub fn create_in(
         calendar::ensure_not_paused_now(conn, ctx, &wanted, now)?;
         holds::expire_lapsed(conn, &involved, now)?;
         if let Some(hold_id) = hold_id {
-            // Re-read under the lock: the hold may have lapsed or been used meanwhile.
-            let hold = holds::find(conn, Some(&business), hold_id)?;
-            if hold.status.is(HoldStatus::Booked) {
-                return Err(AppError::hold_booked(hold.booking_id.as_deref()).into());
-            }
-            if !hold.is_live(now) {
-                return Err(AppError::hold_expired().into());
-            }
-            diesel::update(holds_table::table.filter(holds_table::id.eq(hold_id)))
-                .set((
-                    holds_table::status.eq(HoldStatus::Booked.as_str()),
-                    holds_table::booking_id.eq(&booking_id),
-                ))
-                .execute(conn)?;
-            calendar::vacate(
-                conn,
-                Occupier::Hold {
-                    id: hold_id,
-                    expires_at: now,
-                },
-            )?;
+            use_hold(conn, &business, hold_id, &booking_id, now)?;
         }
         let slot = calendar::check_slot(conn, ctx, start, &wanted, now, Except::default())?;
         let booking = Booking {
@@ -353,51 +333,103 @@ pub fn create_in(
             &slot.resource_ids,
             Occupier::Booking(&booking.id),
         )?;
+        let details = json!({
+            "start": slot.start,
+            "end": slot.end,
+            "resource_ids": slot.resource_ids,
+            "hold_id": hold_id,
+        });
+        record_creation(conn, &booking, request, actor, details, at)?;
+        Ok((booking, customer))
+    }
+}
+
+/// Turns the hold into the booking `booking_id`, under the resources'
+/// locks: re-read, since it may have lapsed or been used meanwhile.
+fn use_hold(
+    conn: &mut DbConnection,
+    business: &str,
+    hold_id: &str,
+    booking_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), TxError> {
+    let hold = holds::find(conn, Some(business), hold_id)?;
+    if hold.status.is(HoldStatus::Booked) {
+        return Err(AppError::hold_booked(hold.booking_id.as_deref()).into());
+    }
+    if !hold.is_live(now) {
+        return Err(AppError::hold_expired().into());
+    }
+    diesel::update(holds_table::table.filter(holds_table::id.eq(hold_id)))
+        .set((
+            holds_table::status.eq(HoldStatus::Booked.as_str()),
+            holds_table::booking_id.eq(booking_id),
+        ))
+        .execute(conn)?;
+    calendar::vacate(
+        conn,
+        Occupier::Hold {
+            id: hold_id,
+            expires_at: now,
+        },
+    )?;
+    Ok(())
+}
+
+/// The history and events of a new booking: `created` (with the waiver),
+/// then each step its arrival already took (a walk-in is checked in, a
+/// seated one in service).
+fn record_creation(
+    conn: &mut DbConnection,
+    booking: &Booking,
+    request: &NewBooking,
+    actor: &Actor,
+    details: serde_json::Value,
+    at: NaiveDateTime,
+) -> Result<(), TxError> {
+    let client = actor.client_id.as_deref();
+    let business = &booking.business_id;
+    history(
+        conn,
+        booking,
+        "created",
+        actor,
+        details,
+        &request.waiver,
+        at,
+    )?;
+    let payload = booking.payload();
+    events::append_by(
+        conn,
+        business,
+        client,
+        "booking.created",
+        &booking.id,
+        &payload,
+        at,
+    )?;
+    for step in request.arrival.steps() {
+        let on_arrival = json!({"on_arrival": true});
         history(
             conn,
-            &booking,
-            "created",
+            booking,
+            step.as_str(),
             actor,
-            json!({
-                "start": slot.start,
-                "end": slot.end,
-                "resource_ids": slot.resource_ids,
-                "hold_id": hold_id,
-            }),
-            &request.waiver,
+            on_arrival,
+            &Waiver::default(),
             at,
         )?;
         events::append_by(
             conn,
-            &business,
-            actor.client_id.as_deref(),
-            "booking.created",
+            business,
+            client,
+            step.event_type(),
             &booking.id,
-            &booking.payload(),
+            &payload,
             at,
         )?;
-        for step in request.arrival.steps() {
-            history(
-                conn,
-                &booking,
-                step.as_str(),
-                actor,
-                json!({"on_arrival": true}),
-                &Waiver::default(),
-                at,
-            )?;
-            events::append_by(
-                conn,
-                &business,
-                actor.client_id.as_deref(),
-                step.event_type(),
-                &booking.id,
-                &booking.payload(),
-                at,
-            )?;
-        }
-        Ok((booking, customer))
     }
+    Ok(())
 }
 
 /// A booking of the business; `customer` narrows it to that customer's own

@@ -66,6 +66,19 @@ fn text(payload: &Value, field: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+impl Planned<'static> {
+    /// A message due at once.
+    fn now(kind: Kind, at: NaiveDateTime) -> Self {
+        Planned {
+            kind,
+            rule_minutes: None,
+            due_at: at,
+            detail: None,
+            skipped: None,
+        }
+    }
+}
+
 /// Plans the notifications an event calls for; runs in the event's
 /// transaction. A booking made or moved gets its confirmation (or change
 /// notice) at once and its reminders by the service's rules; a cancellation
@@ -84,126 +97,137 @@ pub fn plan(conn: &mut DbConnection, event: &Event, payload: &Value) -> QueryRes
         .map(|v| v as i32);
     let mut planned = Vec::new();
     match event.event_type.as_str() {
-        "booking.created" | "booking.rescheduled" => {
-            let first = if event.event_type == "booking.created" {
-                Kind::Confirmation
-            } else {
-                skip_scheduled(
-                    conn,
-                    &booking_id,
-                    &[Kind::Reminder, Kind::Change],
-                    "moved",
-                    at,
-                )?;
-                Kind::Change
-            };
-            planned.push(Planned {
-                kind: first,
-                rule_minutes: None,
-                due_at: at,
-                detail: None,
-                skipped: None,
-            });
-            let start = payload
-                .get("start")
-                .and_then(Value::as_str)
-                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-                .map(|s| s.with_timezone(&Utc));
-            let rules: Option<String> = match text(payload, "service_id") {
-                Some(service) => services::table
-                    .filter(services::id.eq(service))
-                    .select(services::reminders)
-                    .first(conn)
-                    .optional()?,
-                None => None,
-            };
-            if let (Some(start), Some(rules)) = (start, rules) {
-                for minutes in parse_reminders(&rules) {
-                    let due = reminder_due(start, minutes).naive_utc();
-                    planned.push(Planned {
-                        kind: Kind::Reminder,
-                        rule_minutes: Some(minutes as i32),
-                        due_at: due.max(at),
-                        detail: None,
-                        // Booked too close to the start for this rule: the
-                        // confirmation says it all; recorded, not dropped.
-                        skipped: (due <= at).then_some("too_late"),
-                    });
-                }
-            }
+        "booking.created" => {
+            planned.push(Planned::now(Kind::Confirmation, at));
+            planned.extend(reminders(conn, payload, at)?);
+        }
+        "booking.rescheduled" => {
+            let moved = [Kind::Reminder, Kind::Change];
+            skip_scheduled(conn, &booking_id, &moved, "moved", at)?;
+            planned.push(Planned::now(Kind::Change, at));
+            planned.extend(reminders(conn, payload, at)?);
         }
         "booking.cancelled" => {
-            skip_scheduled(
-                conn,
-                &booking_id,
-                &[Kind::Reminder, Kind::Confirmation, Kind::Change],
-                "cancelled",
-                at,
-            )?;
-            planned.push(Planned {
-                kind: Kind::Cancellation,
-                rule_minutes: None,
-                due_at: at,
-                detail: None,
-                skipped: None,
-            });
+            let gone = [Kind::Reminder, Kind::Confirmation, Kind::Change];
+            skip_scheduled(conn, &booking_id, &gone, "cancelled", at)?;
+            planned.push(Planned::now(Kind::Cancellation, at));
         }
         "feedback.requested" => {
             let detail = text(payload, "token")
                 .map(|t| serde_json::json!({"feedback_token": t}).to_string());
             planned.push(Planned {
-                kind: Kind::FollowUp,
-                rule_minutes: None,
-                due_at: at,
                 detail,
-                skipped: None,
+                ..Planned::now(Kind::FollowUp, at)
             });
         }
         _ => {}
     }
+    let booking = PlannedFor {
+        event,
+        booking_id: &booking_id,
+        customer_id: &customer_id,
+        version,
+    };
     for p in planned {
-        let dedupe_key = format!(
-            "{booking_id}:{}:{}:{}",
-            p.kind.as_str(),
-            p.rule_minutes.unwrap_or(0),
-            version.unwrap_or(0)
-        );
-        let exists: i64 = notifications::table
-            .filter(notifications::dedupe_key.eq(&dedupe_key))
-            .count()
-            .get_result(conn)?;
-        if exists > 0 {
-            continue;
-        }
-        diesel::insert_into(notifications::table)
-            .values(Notification {
-                id: new_id("ntf"),
-                business_id: event.business_id.clone(),
-                customer_id: customer_id.clone(),
-                booking_id: Some(booking_id.clone()),
-                kind: p.kind.as_str().into(),
-                rule_minutes: p.rule_minutes,
-                booking_version: version,
-                dedupe_key,
-                detail: p.detail,
-                state: if p.skipped.is_some() {
-                    "skipped"
-                } else {
-                    "scheduled"
-                }
-                .into(),
-                reason: p.skipped.map(str::to_owned),
-                channel: None,
-                recipient: None,
-                due_at: p.due_at,
-                attempts: 0,
-                claimed_until: None,
-                sent_at: None,
-                created_at: at,
-                updated_at: at,
-            })
-            .execute(conn)?;
+        save_planned(conn, &booking, p)?;
     }
+    Ok(())
+}
+
+/// The reminders of a booking starting at the payload's `start`, by its
+/// service's rules.
+fn reminders(
+    conn: &mut DbConnection,
+    payload: &Value,
+    at: NaiveDateTime,
+) -> QueryResult<Vec<Planned<'static>>> {
+    let start = payload
+        .get("start")
+        .and_then(Value::as_str)
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|s| s.with_timezone(&Utc));
+    let rules: Option<String> = match text(payload, "service_id") {
+        Some(service) => services::table
+            .filter(services::id.eq(service))
+            .select(services::reminders)
+            .first(conn)
+            .optional()?,
+        None => None,
+    };
+    let (Some(start), Some(rules)) = (start, rules) else {
+        return Ok(Vec::new());
+    };
+    Ok(parse_reminders(&rules)
+        .into_iter()
+        .map(|minutes| {
+            let due = reminder_due(start, minutes).naive_utc();
+            Planned {
+                kind: Kind::Reminder,
+                rule_minutes: Some(minutes as i32),
+                due_at: due.max(at),
+                detail: None,
+                // Booked too close to the start for this rule: the
+                // confirmation says it all; recorded, not dropped.
+                skipped: (due <= at).then_some("too_late"),
+            }
+        })
+        .collect())
+}
+
+/// Whose messages are being planned, and which version of their booking.
+struct PlannedFor<'a> {
+    event: &'a Event,
+    booking_id: &'a str,
+    customer_id: &'a str,
+    version: Option<i32>,
+}
+
+/// Writes one planned message, once: a second plan of the same message for
+/// the same booking version (an event replayed) finds its key taken.
+fn save_planned(conn: &mut DbConnection, to: &PlannedFor, p: Planned) -> QueryResult<()> {
+    let dedupe_key = format!(
+        "{}:{}:{}:{}",
+        to.booking_id,
+        p.kind.as_str(),
+        p.rule_minutes.unwrap_or(0),
+        to.version.unwrap_or(0)
+    );
+    let exists: i64 = notifications::table
+        .filter(notifications::dedupe_key.eq(&dedupe_key))
+        .count()
+        .get_result(conn)?;
+    if exists > 0 {
+        return Ok(());
+    }
+    let at = to.event.created_at;
+    diesel::insert_into(notifications::table)
+        .values(Notification {
+            id: new_id("ntf"),
+            business_id: to.event.business_id.clone(),
+            customer_id: to.customer_id.to_owned(),
+            booking_id: Some(to.booking_id.to_owned()),
+            kind: p.kind.as_str().into(),
+            rule_minutes: p.rule_minutes,
+            booking_version: to.version,
+            dedupe_key,
+            detail: p.detail,
+            state: if p.skipped.is_some() {
+                "skipped"
+            } else {
+                "scheduled"
+            }
+            .into(),
+            reason: p.skipped.map(str::to_owned),
+            channel: None,
+            recipient: None,
+            due_at: p.due_at,
+            attempts: 0,
+            claimed_until: None,
+            sent_at: None,
+            created_at: at,
+            updated_at: at,
+        })
+        .execute(conn)?;
     Ok(())
 }
 

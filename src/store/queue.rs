@@ -217,110 +217,136 @@ pub fn walk_in_in(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<WalkInOutcome, TxError> {
-    let at = now.naive_utc();
     let wanted: Vec<String> = request.resource_id.iter().cloned().collect();
-    {
-        let involved = ctx.involved_resources(&wanted);
-        lock_resources(conn, &involved)?;
-        calendar::ensure_not_paused_now(conn, ctx, &wanted, now)?;
-        holds::expire_lapsed(conn, &involved, now)?;
-        if !queue_competes(conn, ctx, &involved)? {
-            let to = now + WALK_IN_WINDOW + Duration::seconds(1);
-            let window = calendar::window(conn, ctx, now, to, None, None)?;
-            let calendars = calendar::calendars(conn, ctx, now, to, now, Except::default())?;
-            let free = availability::slots(&ctx.spec(), &calendars, &window)
-                .into_iter()
-                .find(|slot| {
-                    wanted
-                        .iter()
-                        .all(|w| slot.choices.iter().any(|c| c.contains(w)))
-                });
-            if let Some(slot) = free {
-                let booking = NewBooking {
-                    source: SlotSource::Direct {
-                        start: slot.start,
-                        wanted: wanted.clone(),
-                    },
-                    customer: request.customer.clone(),
-                    notes: None,
-                    waiver: Waiver::default(),
-                    arrival: Arrival::Arrived,
-                };
-                let (booking, customer) = bookings::create_in(conn, ctx, &booking, actor, now)?;
-                return Ok(WalkInOutcome::Booked { booking, customer });
-            }
+    let involved = ctx.involved_resources(&wanted);
+    lock_resources(conn, &involved)?;
+    calendar::ensure_not_paused_now(conn, ctx, &wanted, now)?;
+    holds::expire_lapsed(conn, &involved, now)?;
+    if !queue_competes(conn, ctx, &involved)? {
+        if let Some(booked) = book_if_free(conn, ctx, request, &wanted, actor, now)? {
+            return Ok(booked);
         }
-        let customer = match &request.customer {
-            CustomerRef::Details {
-                email: None,
-                phone: None,
-                ..
-            } => None,
-            other => Some(bookings::resolve_customer(
-                conn,
-                ctx.business_id(),
-                other,
-                actor,
-                at,
-            )?),
-        };
-        let name = match (&customer, &request.customer) {
-            (Some(c), _) => c.name.clone(),
-            (None, CustomerRef::Details { name, .. }) => name.clone(),
-            (None, CustomerRef::Existing(id)) => id.clone(),
-        };
-        let day = text_day(now, ctx.tz);
-        let taken_today: i64 = queue_tickets::table
-            .filter(queue_tickets::location_id.eq(&ctx.location.id))
-            .filter(queue_tickets::local_day.eq(&day))
-            .count()
-            .get_result(conn)?;
-        let ticket = Ticket {
-            id: crate::ids::new_id("qtk"),
-            business_id: ctx.business_id().to_owned(),
-            location_id: ctx.location.id.clone(),
-            service_id: ctx.service.row.id.clone(),
-            // A unique index backs the count: two desks taking the same
-            // number at once collide, and the retry takes the next one.
-            code: ticket_code(taken_today as u32 + 1),
-            local_day: day,
-            customer_id: customer.as_ref().map(|c| c.id.clone()),
-            customer_name: name,
-            party_size: request.party_size,
-            resource_id: request.resource_id.clone(),
-            status: TicketStatus::Waiting.as_str().to_owned(),
-            booking_id: None,
-            estimated_earliest: None,
-            estimated_latest: None,
-            cancel_reason: None,
-            version: 1,
-            created_by: actor.subject.clone(),
-            created_at: at,
-            called_at: None,
-            updated_at: at,
-        };
-        diesel::insert_into(queue_tickets::table)
-            .values(&ticket)
-            .execute(conn)?;
-        let board = refresh(conn, &ctx.location, now, Some(&ticket.id))?;
-        let ticket = board
-            .entry(&ticket.id)
-            .map(|e| e.ticket.clone())
-            .unwrap_or(ticket);
-        events::append(
-            conn,
-            &ticket.business_id,
-            "queue.ticket_created",
-            &ticket.id,
-            &ticket.payload(),
-            at,
-        )?;
-        Ok(WalkInOutcome::Queued {
-            ticket,
-            customer,
-            board: Box::new(board),
-        })
     }
+    queue_ticket(conn, ctx, request, actor, now)
+}
+
+/// Books the walk-in at once when a slot on the resources they want starts
+/// within the walk-in window.
+fn book_if_free(
+    conn: &mut DbConnection,
+    ctx: &ServiceContext,
+    request: &WalkIn,
+    wanted: &[String],
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Option<WalkInOutcome>, TxError> {
+    let to = now + WALK_IN_WINDOW + Duration::seconds(1);
+    let window = calendar::window(conn, ctx, now, to, None, None)?;
+    let calendars = calendar::calendars(conn, ctx, now, to, now, Except::default())?;
+    let free = availability::slots(&ctx.spec(), &calendars, &window)
+        .into_iter()
+        .find(|slot| {
+            wanted
+                .iter()
+                .all(|w| slot.choices.iter().any(|c| c.contains(w)))
+        });
+    if let Some(slot) = free {
+        let booking = NewBooking {
+            source: SlotSource::Direct {
+                start: slot.start,
+                wanted: wanted.to_vec(),
+            },
+            customer: request.customer.clone(),
+            notes: None,
+            waiver: Waiver::default(),
+            arrival: Arrival::Arrived,
+        };
+        let (booking, customer) = bookings::create_in(conn, ctx, &booking, actor, now)?;
+        return Ok(Some(WalkInOutcome::Booked { booking, customer }));
+    }
+    Ok(None)
+}
+
+/// Gives the walk-in a ticket with the day's next code, and the board as
+/// it stands with them on it.
+fn queue_ticket(
+    conn: &mut DbConnection,
+    ctx: &ServiceContext,
+    request: &WalkIn,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<WalkInOutcome, TxError> {
+    let at = now.naive_utc();
+    let customer = match &request.customer {
+        CustomerRef::Details {
+            email: None,
+            phone: None,
+            ..
+        } => None,
+        other => Some(bookings::resolve_customer(
+            conn,
+            ctx.business_id(),
+            other,
+            actor,
+            at,
+        )?),
+    };
+    let name = match (&customer, &request.customer) {
+        (Some(c), _) => c.name.clone(),
+        (None, CustomerRef::Details { name, .. }) => name.clone(),
+        (None, CustomerRef::Existing(id)) => id.clone(),
+    };
+    let day = text_day(now, ctx.tz);
+    let taken_today: i64 = queue_tickets::table
+        .filter(queue_tickets::location_id.eq(&ctx.location.id))
+        .filter(queue_tickets::local_day.eq(&day))
+        .count()
+        .get_result(conn)?;
+    let ticket = Ticket {
+        id: crate::ids::new_id("qtk"),
+        business_id: ctx.business_id().to_owned(),
+        location_id: ctx.location.id.clone(),
+        service_id: ctx.service.row.id.clone(),
+        // A unique index backs the count: two desks taking the same
+        // number at once collide, and the retry takes the next one.
+        code: ticket_code(taken_today as u32 + 1),
+        local_day: day,
+        customer_id: customer.as_ref().map(|c| c.id.clone()),
+        customer_name: name,
+        party_size: request.party_size,
+        resource_id: request.resource_id.clone(),
+        status: TicketStatus::Waiting.as_str().to_owned(),
+        booking_id: None,
+        estimated_earliest: None,
+        estimated_latest: None,
+        cancel_reason: None,
+        version: 1,
+        created_by: actor.subject.clone(),
+        created_at: at,
+        called_at: None,
+        updated_at: at,
+    };
+    diesel::insert_into(queue_tickets::table)
+        .values(&ticket)
+        .execute(conn)?;
+    let board = refresh(conn, &ctx.location, now, Some(&ticket.id))?;
+    let ticket = board
+        .entry(&ticket.id)
+        .map(|e| e.ticket.clone())
+        .unwrap_or(ticket);
+    events::append(
+        conn,
+        &ticket.business_id,
+        "queue.ticket_created",
+        &ticket.id,
+        &ticket.payload(),
+        at,
+    )?;
+    Ok(WalkInOutcome::Queued {
+        ticket,
+        customer,
+        board: Box::new(board),
+    })
 }
 
 pub fn find(conn: &mut DbConnection, business: &str, id: &str) -> Result<Ticket, AppError> {
