@@ -284,6 +284,20 @@ struct Measurement {
 }
 
 impl Measurement {
+    /// A run left out by `BENCH_RUNS`.
+    fn skipped() -> Self {
+        Measurement {
+            requests: 0,
+            errors: 0,
+            elapsed: Duration::from_secs(1),
+            latencies: Vec::new(),
+        }
+    }
+
+    fn is_skipped(&self) -> bool {
+        self.latencies.is_empty()
+    }
+
     fn per_second(&self) -> f64 {
         self.requests as f64 / self.elapsed.as_secs_f64()
     }
@@ -439,6 +453,10 @@ fn sqlite_ceiling(dir: &std::path::Path, seconds: u64) -> Ceiling {
 }
 
 fn row(label: &str, m: &Measurement, ceiling: Option<(&str, f64)>) {
+    if m.is_skipped() {
+        println!("| {label} | skipped (BENCH_RUNS) | | | | | | |");
+        return;
+    }
     let (name, ratio) = match ceiling {
         Some((name, per_second)) => (
             name.to_owned(),
@@ -461,6 +479,10 @@ fn main() {
     let clients: usize = env_or("BENCH_CLIENTS", 8);
     let seconds: u64 = env_or("BENCH_SECONDS", 10);
     let history: usize = env_or("BENCH_HISTORY", 1_000_000);
+    // `BENCH_RUNS=bookings` (or `reads`, `history`, comma-separated) runs
+    // only those parts, for profiling one of them; /healthz always runs.
+    let runs = std::env::var("BENCH_RUNS").unwrap_or_else(|_| "reads,bookings,history".into());
+    let runs_part = |part: &str| runs.split(',').any(|r| r.trim() == part);
     let dir = std::env::temp_dir().join(format!("slotwise-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let database_url = std::env::var("SLOTWISE_BENCH_DATABASE_URL")
@@ -536,13 +558,20 @@ fn main() {
         sizes.push((label, slots, text.len(), compact.len()));
     }
     let caller = &caller;
-    let get = |p: &str| {
+    let measure_get = |p: &str| {
         let p = p.to_owned();
         measure(clients, seconds, usize::MAX, move |_| {
             caller.send_text("GET", &p, None).0 == 200
         })
     };
-    let healthz = get("/healthz");
+    let get = |p: &str| {
+        if runs_part("reads") {
+            measure_get(p)
+        } else {
+            Measurement::skipped()
+        }
+    };
+    let healthz = measure_get("/healthz");
     let provider_day = get(&one_provider);
     let service_day = get(&one_day);
     let compact_day = get(&format!("{one_day}&form=compact"));
@@ -579,7 +608,11 @@ fn main() {
         });
         caller.send("POST", "/v1/bookings", Some(&body)).0 == 201
     };
-    let bookings = measure(clients, seconds, 5 * 47 * 600, booking);
+    let bookings = if runs_part("bookings") {
+        measure(clients, seconds, 5 * 47 * 600, booking)
+    } else {
+        Measurement::skipped()
+    };
     let busy_rss = server.peak_rss_mb();
 
     let ceiling = if let DatabaseUrl::Postgres(url) = &url {
@@ -588,8 +621,12 @@ fn main() {
         Some(sqlite_ceiling(&dir, seconds))
     };
 
-    grow_history(&pool, &shop, 1_000, history);
-    let large_history = get(&seven_days);
+    let large_history = if runs_part("history") {
+        grow_history(&pool, &shop, 1_000, history);
+        measure_get(&seven_days)
+    } else {
+        Measurement::skipped()
+    };
     let rss = server.peak_rss_mb();
 
     let health = Some(("/healthz", healthz.per_second()));
@@ -639,22 +676,26 @@ fn main() {
         None => println!("{insert_name}: not measured (pgbench missing or failed)"),
     }
     let cost = |m: &Measurement| 1.0 / m.per_second();
-    println!(
-        "7 days cost {:.2}× one day; 31 days {:.2}× (per request, same clients)",
-        cost(&small_history) / cost(&service_day),
-        cost(&service_month) / cost(&service_day)
-    );
-    println!(
-        "compact form: 7 days cost {:.2}× one day",
-        cost(&compact_week) / cost(&compact_day)
-    );
-    let change = large_history.percentile(0.5).as_secs_f64()
-        / small_history.percentile(0.5).as_secs_f64()
-        - 1.0;
-    println!(
-        "availability p50 change from 1,000 to {history} past bookings: {:+.1} %",
-        change * 100.0
-    );
+    if !small_history.is_skipped() {
+        println!(
+            "7 days cost {:.2}× one day; 31 days {:.2}× (per request, same clients)",
+            cost(&small_history) / cost(&service_day),
+            cost(&service_month) / cost(&service_day)
+        );
+        println!(
+            "compact form: 7 days cost {:.2}× one day",
+            cost(&compact_week) / cost(&compact_day)
+        );
+    }
+    if !small_history.is_skipped() && !large_history.is_skipped() {
+        let change = large_history.percentile(0.5).as_secs_f64()
+            / small_history.percentile(0.5).as_secs_f64()
+            - 1.0;
+        println!(
+            "availability p50 change from 1,000 to {history} past bookings: {:+.1} %",
+            change * 100.0
+        );
+    }
     println!("server peak RSS: {busy_rss:.0} MB after bookings, {rss:.0} MB at the end");
     println!("\n| answer | slots | bytes, full | bytes, compact |\n|---|---|---|---|");
     for (label, slots, full, compact) in &sizes {

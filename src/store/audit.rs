@@ -11,6 +11,7 @@ use crate::schema::audit_entries;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_entries)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct AuditEntry {
     pub id: String,
     pub business_id: String,

@@ -26,6 +26,7 @@ use crate::schema::{allocations, booking_history, bookings, holds as holds_table
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = bookings)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Booking {
     pub id: String,
     pub business_id: String,
@@ -103,6 +104,7 @@ pub enum MadeBy {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = booking_history)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct HistoryEntry {
     pub id: String,
     pub business_id: String,
@@ -295,7 +297,7 @@ pub fn create_in(
         let customer = resolve_customer(conn, &business, &request.customer, actor, at)?;
         let booking_id = crate::ids::new_id("bkg");
         let reference = new_reference();
-        lock_resources(conn, &involved)?;
+        lock_resources(conn, &involved, ctx.resource_lock(&involved))?;
         calendar::ensure_not_paused_now(conn, ctx, &wanted, now)?;
         holds::expire_lapsed(conn, &involved, now)?;
         if let Some(hold_id) = hold_id {
@@ -763,7 +765,7 @@ pub fn reschedule(
         let waiver = rules(&booking)?;
         let mut locked = ctx.involved_resources(&request.wanted);
         locked.extend(booking.resources());
-        lock_resources(conn, &locked)?;
+        lock_resources(conn, &locked, ctx.resource_lock(&locked))?;
         calendar::ensure_not_paused_now(conn, ctx, &request.wanted, now)?;
         holds::expire_lapsed(conn, &locked, now)?;
         let slot = calendar::check_slot(

@@ -69,7 +69,7 @@ pub fn send(
     let at = now.naive_utc();
     with_retries(conn, |conn| {
         let (location_id, resource_ids) = audience_resources(conn, business, &request.audience)?;
-        crate::db::lock_resources(conn, &resource_ids)?;
+        crate::db::lock_resources(conn, &resource_ids, crate::db::ResourceLock::Exclusive)?;
         let mut affected = bookings::table
             .filter(bookings::business_id.eq(business))
             .filter(bookings::status.eq_any(["confirmed", "checked_in"]))

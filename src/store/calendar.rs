@@ -83,6 +83,24 @@ impl ServiceContext {
         }
     }
 
+    /// How a booking, hold or move for `wanted` locks the resources it may
+    /// occupy: shared when each allocation it can write is exclusive (the
+    /// database's exclusion constraint then refuses the second of two
+    /// overlapping ones), exclusive when it takes a seat or a resource with
+    /// room for more than one, whose occupants are counted under the lock.
+    pub fn resource_lock(&self, involved: &[String]) -> crate::db::ResourceLock {
+        let counted = self.service.row.capacity > 1
+            || self
+                .resources
+                .iter()
+                .any(|r| r.capacity != 1 && involved.contains(&r.id));
+        if counted {
+            crate::db::ResourceLock::Exclusive
+        } else {
+            crate::db::ResourceLock::Shared
+        }
+    }
+
     /// The blocked window of a slot starting at `start`.
     pub fn blocked_window(&self, start: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
         let spec = self.spec();
@@ -547,6 +565,7 @@ pub fn check_slot(
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = allocations)]
+#[diesel(treat_none_as_default_value = false)]
 struct NewAllocation {
     id: String,
     business_id: String,

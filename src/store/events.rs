@@ -14,6 +14,7 @@ use crate::schema::events;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = events)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Event {
     pub id: String,
     pub business_id: String,

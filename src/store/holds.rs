@@ -18,6 +18,7 @@ use crate::schema::holds;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = holds)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Hold {
     pub id: String,
     pub business_id: String,
@@ -190,7 +191,7 @@ pub fn create(
             ensure_within_cap(conn, ctx.business_id(), cap, now)?;
         }
         let involved = ctx.involved_resources(&request.wanted);
-        lock_resources(conn, &involved)?;
+        lock_resources(conn, &involved, ctx.resource_lock(&involved))?;
         calendar::ensure_not_paused_now(conn, ctx, &request.wanted, now)?;
         expire_lapsed(conn, &involved, now)?;
         let slot = calendar::check_slot(

@@ -53,6 +53,7 @@ pub enum Claim {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = idempotency_records)]
+#[diesel(treat_none_as_default_value = false)]
 struct IdempotencyRecord {
     business_id: String,
     principal: String,

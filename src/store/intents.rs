@@ -11,6 +11,7 @@ use crate::schema::intents;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = intents)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Intent {
     pub id: String,
     pub business_id: String,

@@ -13,6 +13,7 @@ use crate::schema::interactions;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = interactions)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Interaction {
     pub id: String,
     pub business_id: String,

@@ -1,5 +1,10 @@
 //! Diesel queries, one file per aggregate. Every query is scoped by
 //! `business_id`; multi-statement writes run in one transaction here.
+//!
+//! Rows written on the booking path derive `Insertable` with
+//! `treat_none_as_default_value = false`: a `None` binds NULL instead of
+//! writing `DEFAULT` into the SQL, so each insert has one SQL text and both
+//! databases keep it prepared (with `DEFAULT`, diesel parses it every time).
 
 pub mod audit;
 pub mod bookings;

@@ -10,6 +10,7 @@ use crate::schema::customer_notes;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = customer_notes)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Note {
     pub id: String,
     pub business_id: String,

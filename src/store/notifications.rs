@@ -21,6 +21,7 @@ use crate::schema::{notifications, services};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = notifications)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Notification {
     pub id: String,
     pub business_id: String,
@@ -192,43 +193,51 @@ fn save_planned(conn: &mut DbConnection, to: &PlannedFor, p: Planned) -> QueryRe
         p.rule_minutes.unwrap_or(0),
         to.version.unwrap_or(0)
     );
-    let exists: i64 = notifications::table
-        .filter(notifications::dedupe_key.eq(&dedupe_key))
-        .count()
-        .get_result(conn)?;
-    if exists > 0 {
-        return Ok(());
-    }
     let at = to.event.created_at;
-    diesel::insert_into(notifications::table)
-        .values(Notification {
-            id: new_id("ntf"),
-            business_id: to.event.business_id.clone(),
-            customer_id: to.customer_id.to_owned(),
-            booking_id: Some(to.booking_id.to_owned()),
-            kind: p.kind.as_str().into(),
-            rule_minutes: p.rule_minutes,
-            booking_version: to.version,
-            dedupe_key,
-            detail: p.detail,
-            state: if p.skipped.is_some() {
-                "skipped"
-            } else {
-                "scheduled"
-            }
-            .into(),
-            reason: p.skipped.map(str::to_owned),
-            channel: None,
-            recipient: None,
-            due_at: p.due_at,
-            attempts: 0,
-            claimed_until: None,
-            sent_at: None,
-            created_at: at,
-            updated_at: at,
-        })
-        .execute(conn)?;
+    let row = Notification {
+        id: new_id("ntf"),
+        business_id: to.event.business_id.clone(),
+        customer_id: to.customer_id.to_owned(),
+        booking_id: Some(to.booking_id.to_owned()),
+        kind: p.kind.as_str().into(),
+        rule_minutes: p.rule_minutes,
+        booking_version: to.version,
+        dedupe_key,
+        detail: p.detail,
+        state: if p.skipped.is_some() {
+            "skipped"
+        } else {
+            "scheduled"
+        }
+        .into(),
+        reason: p.skipped.map(str::to_owned),
+        channel: None,
+        recipient: None,
+        due_at: p.due_at,
+        attempts: 0,
+        claimed_until: None,
+        sent_at: None,
+        created_at: at,
+        updated_at: at,
+    };
+    insert_once(conn, &row)?;
     Ok(())
+}
+
+/// Inserts the message unless one with its dedupe key exists; true when a
+/// row was written. One statement: the unique key, not a count before the
+/// insert, decides. (Upserts are written per backend: diesel's multi-backend
+/// connection does not build them.)
+fn insert_once(conn: &mut DbConnection, row: &Notification) -> QueryResult<bool> {
+    let insert = diesel::insert_into(notifications::table)
+        .values(row)
+        .on_conflict(notifications::dedupe_key)
+        .do_nothing();
+    let written = match conn {
+        DbConnection::Postgresql(pg) => insert.execute(pg)?,
+        DbConnection::Sqlite(lite) => insert.execute(lite)?,
+    };
+    Ok(written == 1)
 }
 
 /// Plans one broadcast notice for a booking's customer (once per booking and
@@ -243,39 +252,30 @@ pub fn plan_notice(
     at: NaiveDateTime,
 ) -> QueryResult<bool> {
     let dedupe_key = format!("{booking_id}:{}:{broadcast_id}", Kind::Notice.as_str());
-    let exists: i64 = notifications::table
-        .filter(notifications::dedupe_key.eq(&dedupe_key))
-        .count()
-        .get_result(conn)?;
-    if exists > 0 {
-        return Ok(false);
-    }
-    diesel::insert_into(notifications::table)
-        .values(Notification {
-            id: new_id("ntf"),
-            business_id: business.to_owned(),
-            customer_id: customer_id.to_owned(),
-            booking_id: Some(booking_id.to_owned()),
-            kind: Kind::Notice.as_str().into(),
-            rule_minutes: None,
-            booking_version: None,
-            dedupe_key,
-            detail: Some(
-                serde_json::json!({"notice": notice, "broadcast_id": broadcast_id}).to_string(),
-            ),
-            state: "scheduled".into(),
-            reason: None,
-            channel: None,
-            recipient: None,
-            due_at: at,
-            attempts: 0,
-            claimed_until: None,
-            sent_at: None,
-            created_at: at,
-            updated_at: at,
-        })
-        .execute(conn)?;
-    Ok(true)
+    let row = Notification {
+        id: new_id("ntf"),
+        business_id: business.to_owned(),
+        customer_id: customer_id.to_owned(),
+        booking_id: Some(booking_id.to_owned()),
+        kind: Kind::Notice.as_str().into(),
+        rule_minutes: None,
+        booking_version: None,
+        dedupe_key,
+        detail: Some(
+            serde_json::json!({"notice": notice, "broadcast_id": broadcast_id}).to_string(),
+        ),
+        state: "scheduled".into(),
+        reason: None,
+        channel: None,
+        recipient: None,
+        due_at: at,
+        attempts: 0,
+        claimed_until: None,
+        sent_at: None,
+        created_at: at,
+        updated_at: at,
+    };
+    insert_once(conn, &row)
 }
 
 /// Marks what is still scheduled for a booking as skipped, so the list tells

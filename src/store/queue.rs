@@ -20,7 +20,7 @@ use super::customers::Customer;
 use super::locations::{self, Location};
 use super::resources::Resource;
 use super::{events, holds, services, with_retries, TxError};
-use crate::db::{lock_resources, lock_ticket, DbConnection};
+use crate::db::{lock_resources, lock_ticket, DbConnection, ResourceLock};
 use crate::domain::availability::{self, resolve_wall_clock, working_time, Edge};
 use crate::domain::catalog::parse_time_zone;
 use crate::domain::lifecycle::BookingStatus;
@@ -38,6 +38,7 @@ pub const WALK_IN_WINDOW: Duration = Duration::minutes(10);
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = queue_tickets)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Ticket {
     pub id: String,
     pub business_id: String,
@@ -219,7 +220,8 @@ pub fn walk_in_in(
 ) -> Result<WalkInOutcome, TxError> {
     let wanted: Vec<String> = request.resource_id.iter().cloned().collect();
     let involved = ctx.involved_resources(&wanted);
-    lock_resources(conn, &involved)?;
+    // The queue's order is decided under the lock: one desk at a time.
+    lock_resources(conn, &involved, ResourceLock::Exclusive)?;
     calendar::ensure_not_paused_now(conn, ctx, &wanted, now)?;
     holds::expire_lapsed(conn, &involved, now)?;
     if !queue_competes(conn, ctx, &involved)? {
@@ -467,7 +469,11 @@ pub fn seat(
             .or(peek.resource_id.clone())
             .into_iter()
             .collect();
-        lock_resources(conn, &ctx.involved_resources(&wanted))?;
+        lock_resources(
+            conn,
+            &ctx.involved_resources(&wanted),
+            ResourceLock::Exclusive,
+        )?;
         let (mut ticket, next) =
             load_for_step(conn, &business, id, expected_version, TicketStep::Seat)?;
         let customer = match &ticket.customer_id {

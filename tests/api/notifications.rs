@@ -129,6 +129,35 @@ fn minutes(n: i64) -> Duration {
 }
 
 on_both_databases! {
+    fn an_event_planned_again_plans_no_message_twice(app: &TestApp) {
+        use diesel::prelude::*;
+        use slotwise::schema::events;
+        use slotwise::store::events::Event;
+        let shop = open(app);
+        remind(app, &shop.haircut, &[1440]);
+        let b = book(app, Some(&app.token(Role::Agent)), &booking(&shop.haircut, london(3, 10, 0), "twice@example.com"));
+        let customer = b["customer_id"].as_str().unwrap().to_owned();
+        assert_eq!(notifications(app, &customer).len(), 2);
+        let mut conn = app.pool.get().unwrap();
+        let created: Event = events::table
+            .filter(events::event_type.eq("booking.created"))
+            .filter(events::subject_id.eq(b["id"].as_str().unwrap()))
+            .select(Event::as_select())
+            .first(&mut conn)
+            .unwrap();
+        let payload: Value = serde_json::from_str(&created.payload).unwrap();
+        // A replay, inside a transaction as the outbox runs it: the dedupe
+        // key answers, on both databases, without an error.
+        slotwise::db::write_transaction(&mut conn, |conn| {
+            slotwise::store::notifications::plan(conn, &created, &payload)
+        })
+        .unwrap();
+        let rows = notifications(app, &customer);
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(of(&rows, "confirmation", None).len(), 1);
+        assert_eq!(of(&rows, "reminder", Some(1440)).len(), 1);
+    }
+
     fn a_booking_is_confirmed_and_reminded_and_a_reschedule_moves_the_reminders(app: &TestApp) {
         let shop = open(app);
         remind(app, &shop.haircut, &[1440, 120]);

@@ -193,3 +193,58 @@ fn the_postgres_exclusion_constraint_refuses_overlaps_the_app_did_not_check() {
     .expect_err("overlap refused");
     assert_eq!(db::classify(&error), db::Failure::Overlap, "{error}");
 }
+
+/// On PostgreSQL a one-to-one booking holds its resources' locks shared: a
+/// booking of the same stylist, still in flight, does not hold it up (the
+/// exclusion constraint decides between two that overlap), while a pause
+/// takes them exclusively and so still waits for every booking in flight.
+#[test]
+fn a_booking_does_not_wait_for_another_of_the_same_stylist_but_a_pause_does() {
+    use diesel::connection::SimpleConnection;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let Some(app) = TestApp::start(crate::harness::Backend::Postgres) else {
+        return;
+    };
+    let shop = open(&app);
+    let agent = app.token(Role::Agent);
+    // Another writer on Ana, in flight: her row locked as a booking locks it.
+    let mut in_flight = diesel::PgConnection::establish(&app.database_url).unwrap();
+    in_flight
+        .batch_execute(&format!(
+            "BEGIN; SELECT id FROM resources WHERE id = '{}' FOR SHARE",
+            shop.ana
+        ))
+        .unwrap();
+    let app = &app;
+    let (agent, shop) = (&agent, &shop);
+    std::thread::scope(|scope| {
+        let (booked_tx, booked) = mpsc::channel();
+        scope.spawn(move || {
+            let body = booking(&shop.consult, consult_start(), "share@example.com");
+            booked_tx
+                .send(app.post("/v1/bookings", agent, &body))
+                .unwrap();
+        });
+        let reply = booked
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the booking waited for the other writer's lock");
+        assert_eq!(reply.status, 201, "{}", reply.text);
+
+        let (paused_tx, paused) = mpsc::channel();
+        let manager = app.token(Role::Manager);
+        scope.spawn(move || {
+            let path = format!("/v1/resources/{}/pause", shop.ana);
+            let body = json!({"reason": "Called away"});
+            paused_tx.send(app.post(&path, &manager, &body)).unwrap();
+        });
+        assert!(
+            paused.recv_timeout(Duration::from_millis(500)).is_err(),
+            "the pause went ahead while a booking of Ana's was in flight"
+        );
+        in_flight.batch_execute("COMMIT").unwrap();
+        let reply = paused.recv_timeout(Duration::from_secs(30)).unwrap();
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    });
+}
