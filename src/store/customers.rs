@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::bookings::Actor;
+use super::timeline::CallerContext;
 use super::PageRequest;
 use super::{events, with_retries, TxError};
 use crate::db::DbConnection;
@@ -427,6 +428,35 @@ pub fn list(
         };
     }
     Ok(query.load(conn)?)
+}
+
+/// As [`list`], each customer with its caller context when the search names
+/// a phone or an email: whoever looks a person up by their contact detail is
+/// about to talk to them.
+pub fn list_with_context(
+    conn: &mut DbConnection,
+    business: &str,
+    search: &CustomerSearch,
+    page: &PageRequest,
+    now: NaiveDateTime,
+) -> Result<Vec<(Customer, Option<CallerContext>)>, AppError> {
+    let with_context = search.email.is_some() || search.phone.is_some();
+    list(conn, business, search, page)?
+        .into_iter()
+        .map(|customer| {
+            let context = if with_context {
+                Some(super::timeline::caller_context(
+                    conn,
+                    business,
+                    &customer.id,
+                    now,
+                )?)
+            } else {
+                None
+            };
+            Ok((customer, context))
+        })
+        .collect()
 }
 
 /// How many rows a merge moved from the duplicate to the survivor.
