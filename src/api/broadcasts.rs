@@ -2,7 +2,8 @@
 //! late, a disruption, a closure — and sees how many it reached.
 
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -10,7 +11,7 @@ use super::auth::Principal;
 use super::availability::utc_text;
 use super::blocking;
 use crate::db::DbPool;
-use crate::domain::catalog::parse_time_zone;
+use crate::domain::broadcasts::check_span;
 use crate::error::{AppError, FieldErrors};
 use crate::store::broadcasts::{Audience, Broadcast, NewBroadcast};
 use crate::store::{self, queue};
@@ -119,7 +120,73 @@ fn view(b: Broadcast) -> Result<BroadcastView, AppError> {
     })
 }
 
+/// A broadcast as asked for, checked; its span waits for the zone of the
+/// location it is about.
+struct BroadcastDraft {
+    kind: BroadcastKind,
+    audience: Audience,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    minutes: Option<i32>,
+    message: String,
+}
+
+impl BroadcastDraft {
+    /// The broadcast over its span: from `from` (now when absent) to `to`
+    /// (the end of the location's day when absent).
+    fn over_span(self, now: DateTime<Utc>, tz: Tz) -> Result<NewBroadcast, AppError> {
+        let from = self.from.unwrap_or(now);
+        let to = self.to.unwrap_or_else(|| queue::end_of_day(from, tz));
+        check_span(from, to).map_err(|why| AppError::invalid_field("to", why))?;
+        Ok(NewBroadcast {
+            kind: self.kind.as_str().to_owned(),
+            audience: self.audience,
+            from,
+            to,
+            minutes: self.minutes,
+            message: self.message,
+        })
+    }
+}
+
 impl CreateBroadcast {
+    /// Reads the body, every bad field reported at once.
+    fn read(self) -> Result<BroadcastDraft, AppError> {
+        let mut errors = FieldErrors::default();
+        let audience = self.audience(&mut errors);
+        let message = self.message.trim().to_owned();
+        errors.check(
+            !message.is_empty(),
+            "message",
+            "say what customers should know",
+        );
+        errors.check(
+            message.chars().count() <= 500,
+            "message",
+            "must be at most 500 characters",
+        );
+        match (self.kind, self.minutes) {
+            (BroadcastKind::RunningLate, Some(m)) => errors.check(
+                (1..=480).contains(&m),
+                "minutes",
+                "must be between 1 and 480",
+            ),
+            (BroadcastKind::RunningLate, None) => errors.add("minutes", "say how late"),
+            (_, Some(_)) => errors.add("minutes", "only a running-late notice has minutes"),
+            (_, None) => {}
+        }
+        errors.finish()?;
+        let audience = audience.expect("no errors, so an audience");
+        Ok(BroadcastDraft {
+            kind: self.kind,
+            audience,
+            from: self.from,
+            to: self.to,
+            minutes: self.minutes,
+            message,
+        })
+    }
+
     fn audience(&self, errors: &mut FieldErrors) -> Option<Audience> {
         let named = [&self.resource_id, &self.location_id, &self.service_id]
             .iter()
@@ -170,62 +237,13 @@ pub async fn create_broadcast(
     body: super::input::Json<CreateBroadcast>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::MANAGERS)?;
-    let body = body.into_inner();
-    let mut errors = FieldErrors::default();
-    let audience = body.audience(&mut errors);
-    let message = body.message.trim().to_owned();
-    errors.check(
-        !message.is_empty(),
-        "message",
-        "say what customers should know",
-    );
-    errors.check(
-        message.chars().count() <= 500,
-        "message",
-        "must be at most 500 characters",
-    );
-    match (body.kind, body.minutes) {
-        (BroadcastKind::RunningLate, Some(m)) => errors.check(
-            (1..=480).contains(&m),
-            "minutes",
-            "must be between 1 and 480",
-        ),
-        (BroadcastKind::RunningLate, None) => errors.add("minutes", "say how late"),
-        (_, Some(_)) => errors.add("minutes", "only a running-late notice has minutes"),
-        (_, None) => {}
-    }
-    errors.finish()?;
-    let audience = audience.expect("no errors, so an audience");
+    let draft = body.into_inner().read()?;
     let business = principal.business_id.clone();
     let subject = principal.subject.clone();
     let broadcast = blocking(&pool, move |conn| {
         let now = Utc::now();
-        let location_id = match &audience {
-            Audience::Resource(id) => store::resources::find(conn, &business, id)?.location_id,
-            Audience::Location(id) => id.clone(),
-            Audience::Service(id) => store::services::find(conn, &business, id)?.row.location_id,
-        };
-        let location = store::locations::find(conn, &business, &location_id)?;
-        let tz = parse_time_zone(&location.timezone).map_err(AppError::internal)?;
-        let from = body.from.unwrap_or(now);
-        let to = body.to.unwrap_or_else(|| queue::end_of_day(from, tz));
-        if to <= from {
-            return Err(AppError::invalid_field("to", "must be after from"));
-        }
-        if to - from > Duration::days(7) {
-            return Err(AppError::invalid_field(
-                "to",
-                "a broadcast spans at most 7 days",
-            ));
-        }
-        let request = NewBroadcast {
-            kind: body.kind.as_str().to_owned(),
-            audience,
-            from,
-            to,
-            minutes: body.minutes,
-            message,
-        };
+        let tz = store::broadcasts::audience_zone(conn, &business, &draft.audience)?;
+        let request = draft.over_span(now, tz)?;
         store::broadcasts::send(conn, &business, &request, &subject, now)
     })
     .await?;

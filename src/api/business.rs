@@ -15,7 +15,7 @@ use crate::domain::catalog::parse_slug;
 use crate::domain::contact::parse_country;
 use crate::domain::interactions::ContactChannel;
 use crate::error::{AppError, FieldErrors};
-use crate::store::businesses::ContactSettings;
+use crate::store::businesses::{ContactSettings, SettingsChanges};
 use crate::store::{self};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -106,6 +106,59 @@ pub struct UpdateBusiness {
     pub contact_costs: Option<BTreeMap<ContactChannel, i64>>,
 }
 
+impl UpdateBusiness {
+    /// The changes, every bad field reported at once.
+    fn read(self) -> Result<SettingsChanges, AppError> {
+        let mut errors = FieldErrors::default();
+        let slug = self.slug.and_then(|slug| match parse_slug(&slug) {
+            Ok(slug) => Some(slug),
+            Err(message) => {
+                errors.add("slug", message);
+                None
+            }
+        });
+        let country = self.country.map(|c| {
+            c.and_then(|code| match parse_country(&code) {
+                Ok(code) => Some(code),
+                Err(message) => {
+                    errors.add("country", message);
+                    None
+                }
+            })
+        });
+        let contact_costs = self
+            .contact_costs
+            .map(|costs| check_costs(&mut errors, costs));
+        errors.finish()?;
+        Ok(SettingsChanges {
+            slug,
+            country,
+            contact_costs,
+        })
+    }
+}
+
+/// The costs as stored, each channel's cents per minute within bounds.
+fn check_costs(
+    errors: &mut FieldErrors,
+    costs: BTreeMap<ContactChannel, i64>,
+) -> Vec<(String, i32)> {
+    costs
+        .into_iter()
+        .filter_map(|(channel, cents)| {
+            if (0..=MAX_CENTS_PER_MINUTE).contains(&cents) {
+                Some((channel.as_str().to_owned(), cents as i32))
+            } else {
+                errors.add(
+                    format!("contact_costs.{}", channel.as_str()),
+                    "must be between 0 and 100000 cents per minute",
+                );
+                None
+            }
+        })
+        .collect()
+}
+
 /// Set the business's country and contact costs (manager, admin) and its slug (admin).
 #[utoipa::path(
     patch, path = "/v1/business", tag = "contacts",
@@ -133,49 +186,10 @@ pub async fn update_business(
             "Only an admin may change the business's slug.",
         ));
     }
-    let mut errors = FieldErrors::default();
-    let slug = body.slug.and_then(|slug| match parse_slug(&slug) {
-        Ok(slug) => Some(slug),
-        Err(message) => {
-            errors.add("slug", message);
-            None
-        }
-    });
-    let country = body.country.map(|c| {
-        c.and_then(|code| match parse_country(&code) {
-            Ok(code) => Some(code),
-            Err(message) => {
-                errors.add("country", message);
-                None
-            }
-        })
-    });
-    let costs = body.contact_costs.map(|costs| {
-        costs
-            .into_iter()
-            .filter_map(|(channel, cents)| {
-                if (0..=MAX_CENTS_PER_MINUTE).contains(&cents) {
-                    Some((channel.as_str().to_owned(), cents as i32))
-                } else {
-                    errors.add(
-                        format!("contact_costs.{}", channel.as_str()),
-                        "must be between 0 and 100000 cents per minute",
-                    );
-                    None
-                }
-            })
-            .collect::<Vec<_>>()
-    });
-    errors.finish()?;
+    let changes = body.read()?;
     let id = principal.business_id.clone();
     let settings = blocking(&pool, move |conn| {
-        store::businesses::update_contact_settings(
-            conn,
-            &principal.business_id,
-            slug,
-            country,
-            costs,
-        )
+        store::businesses::update_contact_settings(conn, &principal.business_id, &changes)
     })
     .await?;
     Ok(HttpResponse::Ok().json(business_view(id, settings)))

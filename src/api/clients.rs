@@ -14,7 +14,7 @@ use super::{blocking, created, if_match, page_response, versioned, PageQuery};
 use crate::db::DbPool;
 use crate::domain::partners::{check_scopes, hash_secret, new_client_secret, scope_text};
 use crate::error::{AppError, FieldErrors};
-use crate::store::clients::{ClientChanges, PartnerClient};
+use crate::store::clients::{ClientChanges, NewClient, PartnerClient};
 use crate::store::{self};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -90,6 +90,17 @@ pub struct CreateClient {
     pub scopes: Vec<String>,
 }
 
+impl CreateClient {
+    /// The client as registered, every bad field reported at once.
+    fn read(self) -> Result<NewClient, AppError> {
+        let mut errors = FieldErrors::default();
+        let name = check_name(&mut errors, "name", &self.name);
+        let scopes = checked_scopes(&mut errors, &self.scopes);
+        errors.finish()?;
+        Ok(NewClient { name, scopes })
+    }
+}
+
 fn checked_scopes(errors: &mut FieldErrors, scopes: &[String]) -> String {
     match check_scopes(scopes) {
         Ok(list) if list.is_empty() => {
@@ -158,30 +169,11 @@ pub async fn create_client(
     body: super::input::Json<CreateClient>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(&[Role::Admin])?;
-    let body = body.into_inner();
-    let mut errors = FieldErrors::default();
-    let name = check_name(&mut errors, "name", &body.name);
-    let scopes = checked_scopes(&mut errors, &body.scopes);
-    errors.finish()?;
+    let new = body.into_inner().read()?;
     let secret = new_client_secret();
     let shown = secret.clone();
     let client = blocking(&pool, move |conn| {
-        let now = store::now();
-        let client = PartnerClient {
-            id: crate::ids::new_id("cli"),
-            business_id: principal.business_id.clone(),
-            name,
-            scopes,
-            secret_hash: hash_secret(&secret).map_err(AppError::internal)?,
-            previous_secret_hash: None,
-            previous_secret_until: None,
-            disabled: false,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        store::clients::insert(conn, &client)?;
-        Ok(client)
+        store::clients::register(conn, &principal.business_id, new, &secret, store::now())
     })
     .await?;
     Ok(created(

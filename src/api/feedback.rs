@@ -12,6 +12,7 @@ use super::catalog::check_optional_text;
 use super::customers::{feedback_view, FeedbackView};
 use crate::db::DbPool;
 use crate::error::{AppError, FieldErrors};
+use crate::store::feedback::{Answering, AnsweringCustomer};
 use crate::store::{self};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -38,6 +39,77 @@ pub struct SubmitFeedback {
     pub comment: Option<String>,
 }
 
+/// An answer read and checked, and which request it is for.
+struct Answer {
+    about: Answering,
+    nps: i32,
+    effort: i32,
+    comment: Option<String>,
+}
+
+/// The customer answering with their bearer token, if any; staff and
+/// partners may not answer at all (403).
+fn answering_customer(maybe: MaybePrincipal) -> Result<Option<AnsweringCustomer>, AppError> {
+    match maybe.0 {
+        Some(p) if p.role == Role::Customer => Ok(Some(AnsweringCustomer {
+            business_id: p.business_id,
+            customer_id: p.subject,
+        })),
+        Some(_) => Err(AppError::forbidden(
+            "Feedback is the customer's to give; staff and partners may not.",
+        )),
+        None => Ok(None),
+    }
+}
+
+impl SubmitFeedback {
+    /// Reads the answer: 401 when nothing says who answers, then every bad
+    /// field at once.
+    fn read(self, customer: Option<AnsweringCustomer>) -> Result<Answer, AppError> {
+        let present = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let (token, booking_id) = (present(self.token), present(self.booking_id));
+        if token.is_none() && customer.is_none() {
+            return Err(AppError::unauthenticated(
+                "Send the feedback token, or a customer bearer token with booking_id.",
+            ));
+        }
+        let mut errors = FieldErrors::default();
+        errors.check(
+            (0..=10).contains(&self.nps),
+            "nps",
+            "must be between 0 and 10",
+        );
+        errors.check(
+            (1..=7).contains(&self.effort),
+            "effort",
+            "must be between 1 and 7",
+        );
+        errors.check(
+            token.is_some() || booking_id.is_some(),
+            "booking_id",
+            "say which booking the feedback is about",
+        );
+        let comment = check_optional_text(&mut errors, "comment", self.comment, 2000);
+        errors.finish()?;
+        let about = match (token, customer, booking_id) {
+            (Some(token), customer, _) => Answering::Token { token, customer },
+            (None, Some(customer), Some(booking_id)) => Answering::Booking {
+                customer,
+                booking_id,
+            },
+            // Refused above: neither a token nor a customer is 401, a
+            // customer without a booking a field error.
+            _ => return Err(AppError::unauthenticated("Send the feedback token.")),
+        };
+        Ok(Answer {
+            about,
+            nps: self.nps as i32,
+            effort: self.effort as i32,
+            comment,
+        })
+    }
+}
+
 /// Answer a feedback request: once per booking (a second answer is 409
 /// `feedback_already_given`). Staff and partner tokens may not answer (403);
 /// without a feedback token or a customer token the call is 401.
@@ -60,78 +132,17 @@ pub async fn submit_feedback(
     pool: web::Data<DbPool>,
     body: super::input::Json<SubmitFeedback>,
 ) -> Result<HttpResponse, AppError> {
-    let customer = match maybe.0 {
-        Some(p) if p.role == Role::Customer => Some(p),
-        Some(_) => {
-            return Err(AppError::forbidden(
-                "Feedback is the customer's to give; staff and partners may not.",
-            ))
-        }
-        None => None,
-    };
-    let body = body.into_inner();
-    let token = body
-        .token
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty());
-    let booking_id = body
-        .booking_id
-        .map(|b| b.trim().to_owned())
-        .filter(|b| !b.is_empty());
-    if token.is_none() && customer.is_none() {
-        return Err(AppError::unauthenticated(
-            "Send the feedback token, or a customer bearer token with booking_id.",
-        ));
-    }
-    let mut errors = FieldErrors::default();
-    errors.check(
-        (0..=10).contains(&body.nps),
-        "nps",
-        "must be between 0 and 10",
-    );
-    errors.check(
-        (1..=7).contains(&body.effort),
-        "effort",
-        "must be between 1 and 7",
-    );
-    errors.check(
-        token.is_some() || booking_id.is_some(),
-        "booking_id",
-        "say which booking the feedback is about",
-    );
-    let comment = check_optional_text(&mut errors, "comment", body.comment, 2000);
-    errors.finish()?;
-    let (nps, effort) = (body.nps as i32, body.effort as i32);
-    let answer = blocking(&pool, move |conn| {
-        let request = match (&token, &customer) {
-            (Some(token), _) => {
-                let request = store::feedback::request_by_token(conn, token)?;
-                // A customer token only answers for its own visits.
-                if let Some(c) = &customer {
-                    if c.business_id != request.business_id || c.subject != request.customer_id {
-                        return Err(AppError::not_found("feedback request"));
-                    }
-                }
-                request
-            }
-            (None, customer) => {
-                let c = customer
-                    .as_ref()
-                    .ok_or_else(|| AppError::unauthenticated("Send the feedback token."))?;
-                store::feedback::request_for_booking(
-                    conn,
-                    &c.business_id,
-                    booking_id.as_deref().unwrap_or_default(),
-                    &c.subject,
-                )?
-            }
-        };
+    let customer = answering_customer(maybe)?;
+    let answer = body.into_inner().read(customer)?;
+    let given = blocking(&pool, move |conn| {
+        let request = store::feedback::request_answered(conn, &answer.about)?;
+        let (nps, effort, comment) = (answer.nps, answer.effort, answer.comment);
         store::feedback::submit(conn, &request.id, nps, effort, comment, store::now())
     })
     .await?;
     Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/v1/feedback/{}", answer.id)))
-        .json(feedback_view(answer)))
+        .insert_header((header::LOCATION, format!("/v1/feedback/{}", given.id)))
+        .json(feedback_view(given)))
 }
 
 /// Read one answer (staff; a customer token: its own).

@@ -6,7 +6,6 @@
 
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -23,7 +22,7 @@ use super::auth::{principal_from, Role, TokenKeys};
 use super::blocking;
 use crate::config::OnlineSettings;
 use crate::db::DbPool;
-use crate::domain::partners::{grant, hash_secret, scope_text, secret_matches};
+use crate::domain::partners::{grant, scope_text};
 use crate::error::AppError;
 use crate::store;
 
@@ -177,11 +176,56 @@ fn form_fields(req: &HttpRequest, body: &[u8]) -> Result<Vec<(String, String)>, 
     Ok(fields)
 }
 
-/// A hash no secret matches, checked for unknown clients so that a wrong
-/// client id takes as long to refuse as a wrong secret.
-fn decoy_hash() -> &'static str {
-    static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| hash_secret("decoy").unwrap_or_default())
+/// What a token request asks for, read from the form and the
+/// `Authorization` header: a client's credentials and, maybe, fewer scopes.
+struct ClientGrant {
+    client_id: String,
+    secret: String,
+    scope: Option<String>,
+}
+
+impl ClientGrant {
+    /// Reads the request, refusing it as RFC 6749 §5.2 says: a form that is
+    /// not one, a grant we do not offer, credentials missing or sent twice.
+    fn read(req: &HttpRequest, body: &[u8]) -> Result<ClientGrant, OAuthError> {
+        let fields = form_fields(req, body)?;
+        let field = |name: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        match field("grant_type").as_deref() {
+            None | Some("") => {
+                return Err(OAuthError::invalid_request(
+                    "grant_type is required: use client_credentials.",
+                ))
+            }
+            Some("client_credentials") => {}
+            Some(other) => {
+                return Err(OAuthError::new(
+                    "unsupported_grant_type",
+                    format!("The grant type {other:?} is not offered; use client_credentials."),
+                ))
+            }
+        }
+        let in_form = (field("client_id"), field("client_secret"));
+        let (client_id, secret) = match (basic_credentials(req)?, in_form) {
+            (Some(_), (Some(_), _) | (_, Some(_))) => {
+                return Err(OAuthError::invalid_request(
+                    "Authenticate the client one way only: HTTP Basic or the form.",
+                ))
+            }
+            (Some(credentials), _) => credentials,
+            (None, (Some(id), Some(secret))) => (id, secret),
+            (None, _) => return Err(OAuthError::invalid_client()),
+        };
+        Ok(ClientGrant {
+            client_id,
+            secret,
+            scope: field("scope"),
+        })
+    }
 }
 
 /// Get an access token for a partner client (client credentials grant).
@@ -225,62 +269,18 @@ async fn token_for(
     keys: &TokenKeys,
     body: &[u8],
 ) -> Result<Result<TokenResponse, OAuthError>, AppError> {
-    let fields = match form_fields(req, body) {
-        Ok(fields) => fields,
+    let asked = match ClientGrant::read(req, body) {
+        Ok(asked) => asked,
         Err(refusal) => return Ok(Err(refusal)),
     };
-    let field = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
-    match field("grant_type").as_deref() {
-        None | Some("") => {
-            return Ok(Err(OAuthError::invalid_request(
-                "grant_type is required: use client_credentials.",
-            )))
-        }
-        Some("client_credentials") => {}
-        Some(other) => {
-            return Ok(Err(OAuthError::new(
-                "unsupported_grant_type",
-                format!("The grant type {other:?} is not offered; use client_credentials."),
-            )))
-        }
-    }
-    let in_form = (field("client_id"), field("client_secret"));
-    let basic = match basic_credentials(req) {
-        Ok(basic) => basic,
-        Err(refusal) => return Ok(Err(refusal)),
-    };
-    let (client_id, secret) = match (basic, in_form) {
-        (Some(_), (Some(_), _) | (_, Some(_))) => {
-            return Ok(Err(OAuthError::invalid_request(
-                "Authenticate the client one way only: HTTP Basic or the form.",
-            )))
-        }
-        (Some(credentials), _) => credentials,
-        (None, (Some(id), Some(secret))) => (id, secret),
-        (None, _) => return Ok(Err(OAuthError::invalid_client())),
-    };
-    let requested = field("scope");
+    let requested = asked.scope.clone();
     let now = store::now();
-    let outcome = blocking(pool, move |conn| {
-        let client = store::clients::by_id(conn, &client_id)?;
-        let Some(client) = client else {
-            secret_matches(&secret, decoy_hash());
-            return Ok(Err(OAuthError::invalid_client()));
-        };
-        if !client.accepts_secret(&secret, now) || client.disabled {
-            return Ok(Err(OAuthError::invalid_client()));
-        }
-        Ok(Ok(client))
+    let client = blocking(pool, move |conn| {
+        store::clients::authenticate(conn, &asked.client_id, &asked.secret, now)
     })
     .await?;
-    let client = match outcome {
-        Ok(client) => client,
-        Err(refusal) => return Ok(Err(refusal)),
+    let Some(client) = client else {
+        return Ok(Err(OAuthError::invalid_client()));
     };
     let scopes = match grant(&client.scope_list(), requested.as_deref()) {
         Ok(scopes) => scopes,

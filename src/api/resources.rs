@@ -96,6 +96,34 @@ pub struct CreateResource {
     pub capacity: Option<i64>,
 }
 
+impl CreateResource {
+    /// The resource asked for, every bad field reported at once; whether its
+    /// location takes it is the store's to say.
+    fn read(self, business: &str) -> Result<Resource, AppError> {
+        let mut errors = FieldErrors::default();
+        let name = check_name(&mut errors, "name", &self.name);
+        let kind = check_kind(&mut errors, &self.kind);
+        let capacity = check_capacity(&mut errors, self.capacity.unwrap_or(1));
+        errors.finish()?;
+        let now = store::now();
+        Ok(Resource {
+            id: new_id("res"),
+            business_id: business.to_owned(),
+            location_id: self.location_id,
+            name,
+            kind,
+            capacity,
+            paused_at: None,
+            pause_reason: None,
+            paused_until: None,
+            archived_at: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateResource {
@@ -191,38 +219,9 @@ pub async fn create_resource(
     body: super::input::Json<CreateResource>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::MANAGERS)?;
-    let body = body.into_inner();
-    let mut errors = FieldErrors::default();
-    let name = check_name(&mut errors, "name", &body.name);
-    let kind = check_kind(&mut errors, &body.kind);
-    let capacity = check_capacity(&mut errors, body.capacity.unwrap_or(1));
-    errors.finish()?;
-    let now = store::now();
-    let resource = Resource {
-        id: new_id("res"),
-        business_id: principal.business_id.clone(),
-        location_id: body.location_id,
-        name,
-        kind,
-        capacity,
-        paused_at: None,
-        pause_reason: None,
-        paused_until: None,
-        archived_at: None,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
+    let resource = body.into_inner().read(&principal.business_id)?;
     let resource = blocking(&pool, move |conn| {
-        let location = store::locations::find(conn, &resource.business_id, &resource.location_id)
-            .map_err(super::missing_as_field("location_id", "no such location"))?;
-        if location.archived_at.is_some() {
-            return Err(AppError::invalid_field(
-                "location_id",
-                "the location is archived",
-            ));
-        }
-        store::resources::insert(conn, &resource)?;
+        store::resources::create(conn, &resource)?;
         Ok(resource)
     })
     .await?;

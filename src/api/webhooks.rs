@@ -12,7 +12,7 @@ use super::auth::{Principal, Role};
 use super::catalog::{check_optional_text, instant, optional_instant};
 use super::{blocking, created, if_match, page_response, patch_field, versioned, PageQuery};
 use crate::config::NotifySettings;
-use crate::db::{DbConnection, DbPool};
+use crate::db::DbPool;
 use crate::domain::webhooks::{
     check_event_types, new_secret, parse_destination, parse_event_types,
 };
@@ -125,6 +125,39 @@ pub struct CreateWebhook {
     pub description: Option<String>,
 }
 
+impl CreateWebhook {
+    /// The subscription asked for, every bad field reported at once; where
+    /// its URL leads is checked later, off the request thread.
+    fn read(self, business: &str, owner: Option<String>) -> Result<Subscription, AppError> {
+        let mut errors = FieldErrors::default();
+        let event_types = check_types(&mut errors, &self.event_types);
+        let description = check_optional_text(&mut errors, "description", self.description, 500);
+        if let Err(message) = parse_destination(self.url.trim()) {
+            errors.add("url", message);
+        }
+        errors.finish()?;
+        let now = store::now();
+        Ok(Subscription {
+            id: crate::ids::new_id("whk"),
+            business_id: business.to_owned(),
+            url: self.url,
+            event_types,
+            location_id: self.location_id,
+            description,
+            secret: new_secret(),
+            previous_secret: None,
+            previous_secret_until: None,
+            enabled: true,
+            disabled_reason: None,
+            failing_since: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            client_id: owner,
+        })
+    }
+}
+
 /// Who may manage subscriptions, and whose: managers and admins all of the
 /// business's (`None`); a partner client holding `webhooks:manage` its own.
 fn webhook_owner(principal: &Principal) -> Result<Option<String>, AppError> {
@@ -143,17 +176,6 @@ fn check_url(url: &str, allow_private: bool) -> Result<String, AppError> {
     let url = url.trim().to_owned();
     check_address(&url, allow_private).map_err(AppError::destination_refused)?;
     Ok(url)
-}
-
-/// 422 naming `location_id` when it is not a location of the business.
-fn check_location(conn: &mut DbConnection, business: &str, id: &str) -> Result<(), AppError> {
-    match store::locations::find(conn, business, id) {
-        Err(e) if e.code() == "not_found" => Err(AppError::invalid_field(
-            "location_id",
-            "no such location in this business",
-        )),
-        other => other.map(|_| ()),
-    }
 }
 
 fn check_types(errors: &mut FieldErrors, types: &[String]) -> String {
@@ -218,42 +240,13 @@ pub async fn create_webhook(
     body: super::input::Json<CreateWebhook>,
 ) -> Result<HttpResponse, AppError> {
     let owner = webhook_owner(&principal)?;
-    let body = body.into_inner();
-    let mut errors = FieldErrors::default();
-    let event_types = check_types(&mut errors, &body.event_types);
-    let description = check_optional_text(&mut errors, "description", body.description, 500);
-    if let Err(message) = parse_destination(body.url.trim()) {
-        errors.add("url", message);
-    }
-    errors.finish()?;
+    let sub = body.into_inner().read(&principal.business_id, owner)?;
     let allow_private = notify.webhook_allow_private;
-    let now = store::now();
-    let sub = Subscription {
-        id: crate::ids::new_id("whk"),
-        business_id: principal.business_id.clone(),
-        url: body.url,
-        event_types,
-        location_id: body.location_id,
-        description,
-        secret: new_secret(),
-        previous_secret: None,
-        previous_secret_until: None,
-        enabled: true,
-        disabled_reason: None,
-        failing_since: None,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-        client_id: owner,
-    };
     let sub = blocking(&pool, move |conn| {
         // Resolving the host may wait on DNS: off the request thread.
         let url = check_url(&sub.url, allow_private)?;
-        if let Some(location) = &sub.location_id {
-            check_location(conn, &sub.business_id, location)?;
-        }
         let sub = Subscription { url, ..sub };
-        store::webhooks::insert(conn, &sub)?;
+        store::webhooks::subscribe(conn, &sub)?;
         Ok(sub)
     })
     .await?;
@@ -306,6 +299,32 @@ pub struct UpdateWebhook {
     pub enabled: Option<bool>,
 }
 
+impl UpdateWebhook {
+    /// The changes, every bad field reported at once; where a new URL leads
+    /// is checked later, off the request thread.
+    fn read(self) -> Result<SubscriptionChanges, AppError> {
+        let mut errors = FieldErrors::default();
+        let event_types = self
+            .event_types
+            .map(|types| check_types(&mut errors, &types));
+        let description = self
+            .description
+            .map(|d| check_optional_text(&mut errors, "description", d, 500));
+        if let Some(Err(message)) = self.url.as_deref().map(|u| parse_destination(u.trim())) {
+            errors.add("url", message);
+        }
+        errors.finish()?;
+        Ok(SubscriptionChanges {
+            url: self.url,
+            event_types,
+            location_id: self.location_id,
+            description,
+            enabled: self.enabled,
+            ..Default::default()
+        })
+    }
+}
+
 /// Change a subscription (manager, admin; a partner client with `webhooks:manage`: its own) under `If-Match`.
 #[utoipa::path(
     patch, path = "/v1/webhooks/{id}", tag = "webhooks",
@@ -335,41 +354,16 @@ pub async fn update_webhook(
 ) -> Result<HttpResponse, AppError> {
     let owner = webhook_owner(&principal)?;
     let expected = if_match(req.headers())?;
-    let body = body.into_inner();
-    let mut errors = FieldErrors::default();
-    let event_types = body
-        .event_types
-        .map(|types| check_types(&mut errors, &types));
-    let description = body
-        .description
-        .map(|d| check_optional_text(&mut errors, "description", d, 500));
-    if let Some(Err(message)) = body.url.as_deref().map(|u| parse_destination(u.trim())) {
-        errors.add("url", message);
-    }
-    errors.finish()?;
+    let mut changes = body.into_inner().read()?;
     let allow_private = notify.webhook_allow_private;
     let sub = blocking(&pool, move |conn| {
-        let url = body.url.map(|u| check_url(&u, allow_private)).transpose()?;
-        if let Some(Some(location)) = &body.location_id {
-            check_location(conn, &principal.business_id, location)?;
-        }
-        let changes = SubscriptionChanges {
-            url,
-            event_types,
-            location_id: body.location_id,
-            description,
-            enabled: body.enabled,
-            ..Default::default()
-        };
-        store::webhooks::find_owned(conn, &principal.business_id, &id, owner.as_deref())?;
-        store::webhooks::update(
-            conn,
-            &principal.business_id,
-            &id,
-            changes,
-            expected,
-            store::now(),
-        )
+        changes.url = changes
+            .url
+            .map(|u| check_url(&u, allow_private))
+            .transpose()?;
+        let business = principal.business_id.as_str();
+        let owner = owner.as_deref();
+        store::webhooks::update_owned(conn, business, &id, owner, changes, expected, store::now())
     })
     .await?;
     Ok(versioned(sub.version, &WebhookView::from(&sub)))

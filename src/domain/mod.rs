@@ -2,6 +2,7 @@
 //! function over plain values, tested next to its code.
 
 pub mod availability;
+pub mod broadcasts;
 pub mod catalog;
 pub mod contact;
 pub mod customer;

@@ -5,12 +5,14 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono_tz::Tz;
 use diesel::prelude::*;
 use serde_json::json;
 
 use super::bookings::Booking;
 use super::{events, locations, notifications, queue, with_retries};
 use crate::db::DbConnection;
+use crate::domain::catalog::parse_time_zone;
 use crate::domain::notifications::notice_line;
 use crate::error::AppError;
 use crate::schema::{allocations, bookings, broadcasts, queue_tickets, resources};
@@ -70,68 +72,10 @@ pub fn send(
     with_retries(conn, |conn| {
         let (location_id, resource_ids) = audience_resources(conn, business, &request.audience)?;
         crate::db::lock_resources(conn, &resource_ids, crate::db::ResourceLock::Exclusive)?;
-        let mut affected = bookings::table
-            .filter(bookings::business_id.eq(business))
-            .filter(bookings::status.eq_any(["confirmed", "checked_in"]))
-            .filter(bookings::starts_at.ge(request.from.naive_utc()))
-            .filter(bookings::starts_at.lt(request.to.naive_utc()))
-            .select(Booking::as_select())
-            .order(bookings::starts_at.asc())
-            .into_boxed();
-        affected = match &request.audience {
-            Audience::Resource(id) => {
-                let booked = allocations::table
-                    .filter(allocations::resource_id.eq(id.clone()))
-                    .filter(allocations::active.eq(true))
-                    .filter(allocations::booking_id.is_not_null())
-                    .select(allocations::booking_id.assume_not_null());
-                affected.filter(bookings::id.eq_any(booked))
-            }
-            Audience::Location(id) => affected.filter(bookings::location_id.eq(id.clone())),
-            Audience::Service(id) => affected.filter(bookings::service_id.eq(id.clone())),
-        };
-        let affected: Vec<Booking> = affected.load(conn)?;
+        let affected = affected_bookings(conn, business, request)?;
         let id = crate::ids::new_id("brd");
-        let late = (request.kind == "running_late").then_some(request.minutes.unwrap_or(0));
-        let notice = notice_line(late.map(i64::from), &request.message);
-        let mut planned = 0;
-        for booking in &affected {
-            if let Some(minutes) = late {
-                let expected = booking.starts_at + Duration::minutes(minutes.into());
-                diesel::update(bookings::table.filter(bookings::id.eq(&booking.id)))
-                    .set(bookings::expected_start.eq(Some(expected)))
-                    .execute(conn)?;
-            }
-            if notifications::plan_notice(
-                conn,
-                business,
-                &booking.id,
-                &booking.customer_id,
-                &id,
-                &notice,
-                at,
-            )? {
-                planned += 1;
-            }
-        }
-        let mut tickets = queue_tickets::table
-            .filter(queue_tickets::location_id.eq(&location_id))
-            .filter(queue_tickets::status.eq_any(["waiting", "called"]))
-            .into_boxed();
-        match &request.audience {
-            Audience::Service(id) => {
-                tickets = tickets.filter(queue_tickets::service_id.eq(id.clone()));
-            }
-            Audience::Resource(id) => {
-                use crate::schema::service_requirements as reqs;
-                let served = reqs::table
-                    .filter(reqs::resource_id.eq(id.clone()))
-                    .select(reqs::service_id);
-                tickets = tickets.filter(queue_tickets::service_id.eq_any(served));
-            }
-            Audience::Location(_) => {}
-        }
-        let tickets_affected: i64 = tickets.count().get_result(conn)?;
+        let planned = tell_affected(conn, business, &id, request, &affected, at)?;
+        let tickets_affected = tickets_affected(conn, &location_id, &request.audience)?;
         let (resource_id, service_id) = match &request.audience {
             Audience::Resource(id) => (Some(id.clone()), None),
             Audience::Service(id) => (None, Some(id.clone())),
@@ -159,27 +103,143 @@ pub fn send(
             .execute(conn)?;
         let location = locations::find(conn, business, &location_id)?;
         queue::refresh(conn, &location, now, None)?;
-        events::append(
-            conn,
-            business,
-            "broadcast.sent",
-            &broadcast.id,
-            &json!({
-                "broadcast_id": broadcast.id,
-                "kind": broadcast.kind,
-                "location_id": broadcast.location_id,
-                "resource_id": broadcast.resource_id,
-                "service_id": broadcast.service_id,
-                "minutes": broadcast.minutes,
-                "message": broadcast.message,
-                "bookings_affected": broadcast.bookings_affected,
-                "tickets_affected": broadcast.tickets_affected,
-                "notifications_planned": broadcast.notifications_planned,
-            }),
-            at,
-        )?;
+        record_sent(conn, &broadcast, at)?;
         Ok(broadcast)
     })
+}
+
+/// The live bookings starting in the span for the audience, soonest first.
+fn affected_bookings(
+    conn: &mut DbConnection,
+    business: &str,
+    request: &NewBroadcast,
+) -> QueryResult<Vec<Booking>> {
+    let affected = bookings::table
+        .filter(bookings::business_id.eq(business))
+        .filter(bookings::status.eq_any(["confirmed", "checked_in"]))
+        .filter(bookings::starts_at.ge(request.from.naive_utc()))
+        .filter(bookings::starts_at.lt(request.to.naive_utc()))
+        .select(Booking::as_select())
+        .order(bookings::starts_at.asc())
+        .into_boxed();
+    match &request.audience {
+        Audience::Resource(id) => {
+            let booked = allocations::table
+                .filter(allocations::resource_id.eq(id.clone()))
+                .filter(allocations::active.eq(true))
+                .filter(allocations::booking_id.is_not_null())
+                .select(allocations::booking_id.assume_not_null());
+            affected.filter(bookings::id.eq_any(booked))
+        }
+        Audience::Location(id) => affected.filter(bookings::location_id.eq(id.clone())),
+        Audience::Service(id) => affected.filter(bookings::service_id.eq(id.clone())),
+    }
+    .load(conn)
+}
+
+/// Plans one notice per affected booking and, when running late, marks
+/// each one's expected start; says how many notices were planned.
+fn tell_affected(
+    conn: &mut DbConnection,
+    business: &str,
+    broadcast_id: &str,
+    request: &NewBroadcast,
+    affected: &[Booking],
+    at: NaiveDateTime,
+) -> QueryResult<i32> {
+    let late = (request.kind == "running_late").then_some(request.minutes.unwrap_or(0));
+    let notice = notice_line(late.map(i64::from), &request.message);
+    let mut planned = 0;
+    for booking in affected {
+        if let Some(minutes) = late {
+            let expected = booking.starts_at + Duration::minutes(minutes.into());
+            diesel::update(bookings::table.filter(bookings::id.eq(&booking.id)))
+                .set(bookings::expected_start.eq(Some(expected)))
+                .execute(conn)?;
+        }
+        if notifications::plan_notice(
+            conn,
+            business,
+            &booking.id,
+            &booking.customer_id,
+            broadcast_id,
+            &notice,
+            at,
+        )? {
+            planned += 1;
+        }
+    }
+    Ok(planned)
+}
+
+/// How many live queue tickets at the location the audience could serve.
+fn tickets_affected(
+    conn: &mut DbConnection,
+    location_id: &str,
+    audience: &Audience,
+) -> QueryResult<i64> {
+    let mut tickets = queue_tickets::table
+        .filter(queue_tickets::location_id.eq(location_id))
+        .filter(queue_tickets::status.eq_any(["waiting", "called"]))
+        .into_boxed();
+    match audience {
+        Audience::Service(id) => {
+            tickets = tickets.filter(queue_tickets::service_id.eq(id.clone()));
+        }
+        Audience::Resource(id) => {
+            use crate::schema::service_requirements as reqs;
+            let served = reqs::table
+                .filter(reqs::resource_id.eq(id.clone()))
+                .select(reqs::service_id);
+            tickets = tickets.filter(queue_tickets::service_id.eq_any(served));
+        }
+        Audience::Location(_) => {}
+    }
+    tickets.count().get_result(conn)
+}
+
+/// The `broadcast.sent` event, with the counts.
+fn record_sent(
+    conn: &mut DbConnection,
+    broadcast: &Broadcast,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    events::append(
+        conn,
+        &broadcast.business_id,
+        "broadcast.sent",
+        &broadcast.id,
+        &json!({
+            "broadcast_id": broadcast.id,
+            "kind": broadcast.kind,
+            "location_id": broadcast.location_id,
+            "resource_id": broadcast.resource_id,
+            "service_id": broadcast.service_id,
+            "minutes": broadcast.minutes,
+            "message": broadcast.message,
+            "bookings_affected": broadcast.bookings_affected,
+            "tickets_affected": broadcast.tickets_affected,
+            "notifications_planned": broadcast.notifications_planned,
+        }),
+        at,
+    )
+}
+
+/// The time zone of the location a broadcast is about (404 for an audience
+/// the business does not have): the day a broadcast's span defaults to is
+/// that location's.
+pub fn audience_zone(
+    conn: &mut DbConnection,
+    business: &str,
+    audience: &Audience,
+) -> Result<Tz, AppError> {
+    let location_id = match audience {
+        Audience::Resource(id) => super::resources::find(conn, business, id)?.location_id,
+        Audience::Location(id) => id.clone(),
+        Audience::Service(id) => super::services::find(conn, business, id)?.row.location_id,
+    };
+    let location = locations::find(conn, business, &location_id)?;
+    parse_time_zone(&location.timezone).map_err(AppError::internal)
 }
 
 /// The location a broadcast is about, and the resources whose queue it moves.

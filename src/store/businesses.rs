@@ -150,30 +150,43 @@ pub fn phone_country(conn: &mut DbConnection, id: &str) -> Result<Option<String>
     Ok(contact_settings(conn, id)?.phone_country())
 }
 
-/// Sets the slug, the country (`Some(None)` clears it back to "from the
-/// time zone") and/or replaces the contact costs, in one transaction.
+/// What a change of settings sets; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsChanges {
+    pub slug: Option<String>,
+    /// `Some(None)` clears the country back to "from the time zone".
+    pub country: Option<Option<String>>,
+    /// Replaces every cost: channel → cents per minute.
+    pub contact_costs: Option<Vec<(String, i32)>>,
+}
+
+/// Sets the slug, the country and/or replaces the contact costs, in one
+/// transaction.
 pub fn update_contact_settings(
     conn: &mut DbConnection,
     id: &str,
-    slug: Option<String>,
-    country: Option<Option<String>>,
-    contact_costs: Option<Vec<(String, i32)>>,
+    changes: &SettingsChanges,
 ) -> Result<ContactSettings, AppError> {
     use crate::schema::business_contact_costs as costs;
+    let SettingsChanges {
+        slug,
+        country,
+        contact_costs,
+    } = changes;
     super::with_retries(conn, |conn| {
         contact_settings(conn, id)?;
-        if let Some(slug) = &slug {
+        if let Some(slug) = slug {
             ensure_slug_free(conn, slug, id)?;
             diesel::update(businesses::table.find(id))
                 .set(businesses::slug.eq(slug))
                 .execute(conn)?;
         }
-        if let Some(country) = &country {
+        if let Some(country) = country {
             diesel::update(businesses::table.find(id))
                 .set(businesses::country.eq(country))
                 .execute(conn)?;
         }
-        if let Some(lines) = &contact_costs {
+        if let Some(lines) = contact_costs {
             diesel::delete(costs::table.filter(costs::business_id.eq(id))).execute(conn)?;
             for (channel, cents) in lines {
                 diesel::insert_into(costs::table)

@@ -2,13 +2,15 @@
 //! with their scopes and the hashes of their secrets (the current one, and
 //! the previous one while a rotation's overlap lasts).
 
+use std::sync::OnceLock;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::PageRequest;
 use super::{check_version, expect_one_row};
 use crate::db::{write_transaction, DbConnection};
-use crate::domain::partners::{parse_scope_text, secret_matches};
+use crate::domain::partners::{hash_secret, parse_scope_text, secret_matches};
 use crate::error::AppError;
 use crate::schema::partner_clients;
 
@@ -45,6 +47,65 @@ impl PartnerClient {
             _ => false,
         }
     }
+}
+
+/// A partner app a business lets in, as its admin named it; its scopes
+/// already checked and in their canonical text.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    pub name: String,
+    pub scopes: String,
+}
+
+/// Registers a client whose secret is `secret`; only the secret's hash is kept.
+pub fn register(
+    conn: &mut DbConnection,
+    business: &str,
+    new: NewClient,
+    secret: &str,
+    now: NaiveDateTime,
+) -> Result<PartnerClient, AppError> {
+    let client = PartnerClient {
+        id: crate::ids::new_id("cli"),
+        business_id: business.to_owned(),
+        name: new.name,
+        scopes: new.scopes,
+        secret_hash: hash_secret(secret).map_err(AppError::internal)?,
+        previous_secret_hash: None,
+        previous_secret_until: None,
+        disabled: false,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    insert(conn, &client)?;
+    Ok(client)
+}
+
+/// A hash no secret matches, checked for unknown clients so that a wrong
+/// client id takes as long to refuse as a wrong secret.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| hash_secret("decoy").unwrap_or_default())
+}
+
+/// The client these credentials prove, if they prove one: `None` for an
+/// unknown client, a wrong secret and a disabled client alike, so a caller
+/// learns nothing about which it was.
+pub fn authenticate(
+    conn: &mut DbConnection,
+    id: &str,
+    secret: &str,
+    now: NaiveDateTime,
+) -> Result<Option<PartnerClient>, AppError> {
+    let Some(client) = by_id(conn, id)? else {
+        secret_matches(secret, decoy_hash());
+        return Ok(None);
+    };
+    if !client.accepts_secret(secret, now) || client.disabled {
+        return Ok(None);
+    }
+    Ok(Some(client))
 }
 
 pub fn insert(conn: &mut DbConnection, client: &PartnerClient) -> Result<(), AppError> {

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::bookings::Actor;
+use super::timeline::CallerContext;
 use super::PageRequest;
 use super::{events, with_retries, TxError};
 use crate::db::DbConnection;
@@ -429,6 +430,35 @@ pub fn list(
     Ok(query.load(conn)?)
 }
 
+/// As [`list`], each customer with its caller context when the search names
+/// a phone or an email: whoever looks a person up by their contact detail is
+/// about to talk to them.
+pub fn list_with_context(
+    conn: &mut DbConnection,
+    business: &str,
+    search: &CustomerSearch,
+    page: &PageRequest,
+    now: NaiveDateTime,
+) -> Result<Vec<(Customer, Option<CallerContext>)>, AppError> {
+    let with_context = search.email.is_some() || search.phone.is_some();
+    list(conn, business, search, page)?
+        .into_iter()
+        .map(|customer| {
+            let context = if with_context {
+                Some(super::timeline::caller_context(
+                    conn,
+                    business,
+                    &customer.id,
+                    now,
+                )?)
+            } else {
+                None
+            };
+            Ok((customer, context))
+        })
+        .collect()
+}
+
 /// How many rows a merge moved from the duplicate to the survivor.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Moved {
@@ -457,99 +487,133 @@ pub fn merge(
         let mut survivor = find(conn, business, survivor_id)?;
         super::check_version(survivor.version, expected)?;
         let duplicate = find(conn, business, duplicate_id)?;
-        let moved = Moved {
-            bookings: diesel::update(
-                bookings::table
-                    .filter(bookings::business_id.eq(business))
-                    .filter(bookings::customer_id.eq(duplicate_id)),
-            )
-            .set((
-                bookings::customer_id.eq(survivor_id),
-                bookings::version.eq(bookings::version + 1),
-                bookings::updated_at.eq(at),
-            ))
-            .execute(conn)?,
-            notes: diesel::update(
-                customer_notes::table
-                    .filter(customer_notes::business_id.eq(business))
-                    .filter(customer_notes::customer_id.eq(duplicate_id)),
-            )
-            .set(customer_notes::customer_id.eq(survivor_id))
-            .execute(conn)?,
-            interactions: diesel::update(
-                interactions::table
-                    .filter(interactions::business_id.eq(business))
-                    .filter(interactions::customer_id.eq(duplicate_id)),
-            )
-            .set(interactions::customer_id.eq(survivor_id))
-            .execute(conn)?,
-            feedback_requests: diesel::update(
-                feedback_requests::table
-                    .filter(feedback_requests::business_id.eq(business))
-                    .filter(feedback_requests::customer_id.eq(duplicate_id)),
-            )
-            .set(feedback_requests::customer_id.eq(survivor_id))
-            .execute(conn)?,
-            feedback: diesel::update(
-                feedback::table
-                    .filter(feedback::business_id.eq(business))
-                    .filter(feedback::customer_id.eq(duplicate_id)),
-            )
-            .set(feedback::customer_id.eq(survivor_id))
-            .execute(conn)?,
-        };
+        let moved = move_records(conn, business, duplicate_id, survivor_id, at)?;
         diesel::delete(customers::table.filter(customers::id.eq(duplicate_id))).execute(conn)?;
         // Only now may the survivor take the duplicate's email or phone.
         let stored = survivor.version;
-        if survivor.email.is_none() {
-            survivor.email = duplicate.email.clone();
-        }
-        if survivor.phone.is_none() {
-            survivor.phone = duplicate.phone.clone();
-        }
-        if survivor.preferred_language.is_none() {
-            survivor.preferred_language = duplicate.preferred_language.clone();
-        }
-        if survivor.preferred_channel.is_none() {
-            survivor.preferred_channel = duplicate.preferred_channel.clone();
-        }
-        if !survivor.marketing_consent && duplicate.marketing_consent {
-            survivor.marketing_consent = true;
-            survivor.marketing_consent_at = duplicate.marketing_consent_at;
-        }
+        learn_from(&mut survivor, &duplicate);
         super::notifications::move_customer(conn, &duplicate.id, survivor_id)?;
-        let tags = merged_tags(&survivor.tags(), &duplicate.tags());
-        survivor.set_tags(&tags);
         survivor.version += 1;
         survivor.updated_at = at;
         save(conn, &survivor, stored)?;
-        let details = json!({
-            "duplicate_id": duplicate.id,
-            "duplicate": {
-                "name": duplicate.name,
-                "email": duplicate.email,
-                "phone": duplicate.phone,
-                "created_at": duplicate.created_at.and_utc(),
-            },
-            "moved": moved,
-        });
-        super::audit::append(
-            conn,
-            business,
-            actor,
-            "customer.merge",
-            survivor_id,
-            &details,
-            at,
-        )?;
-        events::append(
-            conn,
-            business,
-            "customer.merged",
-            survivor_id,
-            &json!({"customer_id": survivor_id, "duplicate_id": duplicate.id, "moved": moved}),
-            at,
-        )?;
+        record_merge(conn, actor, &survivor, &duplicate, &moved, at)?;
         Ok((survivor, moved))
     })
+}
+
+/// Moves everything of the duplicate's to the survivor: bookings (each with
+/// a new version, as their customer changed), notes, interactions, feedback
+/// requests and feedback.
+fn move_records(
+    conn: &mut DbConnection,
+    business: &str,
+    duplicate_id: &str,
+    survivor_id: &str,
+    at: NaiveDateTime,
+) -> QueryResult<Moved> {
+    Ok(Moved {
+        bookings: diesel::update(
+            bookings::table
+                .filter(bookings::business_id.eq(business))
+                .filter(bookings::customer_id.eq(duplicate_id)),
+        )
+        .set((
+            bookings::customer_id.eq(survivor_id),
+            bookings::version.eq(bookings::version + 1),
+            bookings::updated_at.eq(at),
+        ))
+        .execute(conn)?,
+        notes: diesel::update(
+            customer_notes::table
+                .filter(customer_notes::business_id.eq(business))
+                .filter(customer_notes::customer_id.eq(duplicate_id)),
+        )
+        .set(customer_notes::customer_id.eq(survivor_id))
+        .execute(conn)?,
+        interactions: diesel::update(
+            interactions::table
+                .filter(interactions::business_id.eq(business))
+                .filter(interactions::customer_id.eq(duplicate_id)),
+        )
+        .set(interactions::customer_id.eq(survivor_id))
+        .execute(conn)?,
+        feedback_requests: diesel::update(
+            feedback_requests::table
+                .filter(feedback_requests::business_id.eq(business))
+                .filter(feedback_requests::customer_id.eq(duplicate_id)),
+        )
+        .set(feedback_requests::customer_id.eq(survivor_id))
+        .execute(conn)?,
+        feedback: diesel::update(
+            feedback::table
+                .filter(feedback::business_id.eq(business))
+                .filter(feedback::customer_id.eq(duplicate_id)),
+        )
+        .set(feedback::customer_id.eq(survivor_id))
+        .execute(conn)?,
+    })
+}
+
+/// The survivor keeps its own details and fills its gaps from the
+/// duplicate's: contact details, language, channel, consent with its date;
+/// tags are united.
+fn learn_from(survivor: &mut Customer, duplicate: &Customer) {
+    if survivor.email.is_none() {
+        survivor.email = duplicate.email.clone();
+    }
+    if survivor.phone.is_none() {
+        survivor.phone = duplicate.phone.clone();
+    }
+    if survivor.preferred_language.is_none() {
+        survivor.preferred_language = duplicate.preferred_language.clone();
+    }
+    if survivor.preferred_channel.is_none() {
+        survivor.preferred_channel = duplicate.preferred_channel.clone();
+    }
+    if !survivor.marketing_consent && duplicate.marketing_consent {
+        survivor.marketing_consent = true;
+        survivor.marketing_consent_at = duplicate.marketing_consent_at;
+    }
+    let tags = merged_tags(&survivor.tags(), &duplicate.tags());
+    survivor.set_tags(&tags);
+}
+
+/// The merge's audit entry (with what the duplicate was, as it is gone) and
+/// its `customer.merged` event.
+fn record_merge(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    survivor: &Customer,
+    duplicate: &Customer,
+    moved: &Moved,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    let business = survivor.business_id.as_str();
+    let details = json!({
+        "duplicate_id": duplicate.id,
+        "duplicate": {
+            "name": duplicate.name,
+            "email": duplicate.email,
+            "phone": duplicate.phone,
+            "created_at": duplicate.created_at.and_utc(),
+        },
+        "moved": moved,
+    });
+    super::audit::append(
+        conn,
+        business,
+        actor,
+        "customer.merge",
+        &survivor.id,
+        &details,
+        at,
+    )?;
+    events::append(
+        conn,
+        business,
+        "customer.merged",
+        &survivor.id,
+        &json!({"customer_id": survivor.id, "duplicate_id": duplicate.id, "moved": moved}),
+        at,
+    )
 }

@@ -118,6 +118,58 @@ pub fn request_for_booking(
         .ok_or_else(|| AppError::not_found("feedback request"))
 }
 
+/// A customer answering with their own bearer token.
+#[derive(Debug, Clone)]
+pub struct AnsweringCustomer {
+    pub business_id: String,
+    pub customer_id: String,
+}
+
+/// Which feedback request an answer is for.
+#[derive(Debug, Clone)]
+pub enum Answering {
+    /// The request's token; with a customer token as well, only a request
+    /// of that customer's.
+    Token {
+        token: String,
+        customer: Option<AnsweringCustomer>,
+    },
+    /// A customer token naming one of their completed bookings.
+    Booking {
+        customer: AnsweringCustomer,
+        booking_id: String,
+    },
+}
+
+/// The request an answer is for (404 when there is none, or it is not the
+/// answering customer's).
+pub fn request_answered(
+    conn: &mut DbConnection,
+    answering: &Answering,
+) -> Result<FeedbackRequest, AppError> {
+    match answering {
+        Answering::Token { token, customer } => {
+            let request = request_by_token(conn, token)?;
+            // A customer token only answers for its own visits.
+            if let Some(c) = customer {
+                if c.business_id != request.business_id || c.customer_id != request.customer_id {
+                    return Err(AppError::not_found("feedback request"));
+                }
+            }
+            Ok(request)
+        }
+        Answering::Booking {
+            customer,
+            booking_id,
+        } => request_for_booking(
+            conn,
+            &customer.business_id,
+            booking_id,
+            &customer.customer_id,
+        ),
+    }
+}
+
 /// The answer to a request: once per booking (a second is 409
 /// `feedback_already_given`), with its `feedback.received` event.
 pub fn submit(

@@ -59,8 +59,22 @@ type LocationRow = (
 pub fn profile(conn: &mut DbConnection, slug: &str) -> Result<PublicProfile, AppError> {
     let business =
         businesses::find_by_slug(conn, slug)?.ok_or_else(|| AppError::not_found("business"))?;
+    let locations = open_locations(conn, &business.id)?;
+    let services = online_services(conn, &business.id)?;
+    Ok(PublicProfile {
+        business,
+        locations,
+        services,
+    })
+}
+
+/// A weekly interval some resource works: (location, weekday, start, end).
+type WorkedHours = (String, i32, i32, i32);
+
+/// The business's live locations, each with the hours its live resources work.
+fn open_locations(conn: &mut DbConnection, business: &str) -> QueryResult<Vec<PublicLocation>> {
     let rows: Vec<LocationRow> = locations::table
-        .filter(locations::business_id.eq(&business.id))
+        .filter(locations::business_id.eq(business))
         .filter(locations::archived_at.is_null())
         .order(locations::id.asc())
         .select((
@@ -74,9 +88,9 @@ pub fn profile(conn: &mut DbConnection, slug: &str) -> Result<PublicProfile, App
             locations::pause_reason,
         ))
         .load(conn)?;
-    let hours: Vec<(String, i32, i32, i32)> = resource_hours::table
+    let hours: Vec<WorkedHours> = resource_hours::table
         .inner_join(resources::table.on(resources::id.eq(resource_hours::resource_id)))
-        .filter(resources::business_id.eq(&business.id))
+        .filter(resources::business_id.eq(business))
         .filter(resources::archived_at.is_null())
         .select((
             resources::location_id,
@@ -85,20 +99,11 @@ pub fn profile(conn: &mut DbConnection, slug: &str) -> Result<PublicProfile, App
             resource_hours::end_minute,
         ))
         .load(conn)?;
-    let locations = rows
+    Ok(rows
         .into_iter()
         .map(
             |(id, name, address, phone, email, timezone, paused_at, pause_reason)| {
-                let week = (1..=7)
-                    .map(|weekday| {
-                        let worked = hours
-                            .iter()
-                            .filter(|h| h.0 == id && h.1 == weekday)
-                            .map(|h| (h.2, h.3))
-                            .collect();
-                        (weekday, union(worked))
-                    })
-                    .collect();
+                let hours = week_of(&id, &hours);
                 PublicLocation {
                     id,
                     name,
@@ -108,25 +113,45 @@ pub fn profile(conn: &mut DbConnection, slug: &str) -> Result<PublicProfile, App
                     timezone,
                     paused_at,
                     pause_reason,
-                    hours: week,
+                    hours,
                 }
             },
         )
-        .collect();
-    type ServiceRow = (
-        String,
-        String,
-        String,
-        Option<String>,
-        i32,
-        Option<i64>,
-        Option<String>,
-        Option<NaiveDateTime>,
-        Option<String>,
-        String,
-    );
+        .collect())
+}
+
+/// Per weekday (ISO number), the minutes some resource of the location
+/// works, overlapping and touching intervals joined.
+fn week_of(location_id: &str, hours: &[WorkedHours]) -> Vec<(i32, Vec<(i32, i32)>)> {
+    (1..=7)
+        .map(|weekday| {
+            let worked = hours
+                .iter()
+                .filter(|h| h.0 == location_id && h.1 == weekday)
+                .map(|h| (h.2, h.3))
+                .collect();
+            (weekday, union(worked))
+        })
+        .collect()
+}
+
+type ServiceRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    i32,
+    Option<i64>,
+    Option<String>,
+    Option<NaiveDateTime>,
+    Option<String>,
+    String,
+);
+
+/// The business's live services open to the `online` channel.
+fn online_services(conn: &mut DbConnection, business: &str) -> QueryResult<Vec<PublicService>> {
     let services: Vec<ServiceRow> = services::table
-        .filter(services::business_id.eq(&business.id))
+        .filter(services::business_id.eq(business))
         .filter(services::archived_at.is_null())
         .order(services::id.asc())
         .select((
@@ -142,7 +167,7 @@ pub fn profile(conn: &mut DbConnection, slug: &str) -> Result<PublicProfile, App
             services::channels,
         ))
         .load(conn)?;
-    let services = services
+    Ok(services
         .into_iter()
         .filter(|s| channels_from_text(&s.9).contains(&Channel::Online))
         .map(|s| PublicService {
@@ -156,10 +181,5 @@ pub fn profile(conn: &mut DbConnection, slug: &str) -> Result<PublicProfile, App
             paused_at: s.7,
             pause_reason: s.8,
         })
-        .collect();
-    Ok(PublicProfile {
-        business,
-        locations,
-        services,
-    })
+        .collect())
 }

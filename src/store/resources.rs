@@ -59,6 +59,25 @@ pub struct TimeOff {
     pub created_at: NaiveDateTime,
 }
 
+/// Records a new resource at its location, which must be an open location
+/// of the business (422 naming `location_id` otherwise).
+pub fn create(conn: &mut DbConnection, resource: &Resource) -> Result<(), AppError> {
+    let location = match super::locations::find(conn, &resource.business_id, &resource.location_id)
+    {
+        Err(e) if e.code() == "not_found" => {
+            return Err(AppError::invalid_field("location_id", "no such location"))
+        }
+        found => found?,
+    };
+    if location.archived_at.is_some() {
+        return Err(AppError::invalid_field(
+            "location_id",
+            "the location is archived",
+        ));
+    }
+    insert(conn, resource)
+}
+
 pub fn insert(conn: &mut DbConnection, resource: &Resource) -> Result<(), AppError> {
     diesel::insert_into(resources::table)
         .values(resource)

@@ -201,6 +201,26 @@ fn partner_may_receive(
     }))
 }
 
+/// Records a new subscription; a location it is limited to must be one of
+/// the business's.
+pub fn subscribe(conn: &mut DbConnection, sub: &Subscription) -> Result<(), AppError> {
+    if let Some(location) = &sub.location_id {
+        check_location(conn, &sub.business_id, location)?;
+    }
+    insert(conn, sub)
+}
+
+/// 422 naming `location_id` when it is not a location of the business.
+fn check_location(conn: &mut DbConnection, business: &str, id: &str) -> Result<(), AppError> {
+    match super::locations::find(conn, business, id) {
+        Err(e) if e.code() == "not_found" => Err(AppError::invalid_field(
+            "location_id",
+            "no such location in this business",
+        )),
+        other => other.map(|_| ()),
+    }
+}
+
 pub fn insert(conn: &mut DbConnection, sub: &Subscription) -> Result<(), AppError> {
     diesel::insert_into(webhook_subscriptions::table)
         .values(sub)
@@ -303,6 +323,24 @@ pub fn update(
         expect_one_row(updated, current.version)?;
         find(conn, business, id)
     })
+}
+
+/// As [`update`], for a subscription `owner` may see (see [`find_owned`]);
+/// a location it is newly limited to must be one of the business's.
+pub fn update_owned(
+    conn: &mut DbConnection,
+    business: &str,
+    id: &str,
+    owner: Option<&str>,
+    changes: SubscriptionChanges,
+    expected_version: Option<i32>,
+    at: NaiveDateTime,
+) -> Result<Subscription, AppError> {
+    if let Some(Some(location)) = &changes.location_id {
+        check_location(conn, business, location)?;
+    }
+    find_owned(conn, business, id, owner)?;
+    update(conn, business, id, changes, expected_version, at)
 }
 
 /// Replaces the secret; the previous one keeps signing for the overlap.
