@@ -20,6 +20,7 @@ use crate::schema::{
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = customers)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Customer {
     pub id: String,
     pub business_id: String,
@@ -174,14 +175,20 @@ pub fn resolve_for_booking(
         None => None,
     };
     if let Some(found) = find_by_contact(conn, business, email.as_deref(), phone.as_deref())? {
-        // Learn the other contact detail, unless it is someone else's.
+        // Learn a contact detail the customer lacks, unless it is someone
+        // else's. One they already have is kept, so needs no lookup (the
+        // usual case for a returning customer).
         let phone_free = match &phone {
-            Some(p) => find_by_contact(conn, business, None, Some(p))?.is_none(),
-            None => false,
+            Some(p) if found.phone.is_none() => {
+                find_by_contact(conn, business, None, Some(p))?.is_none()
+            }
+            _ => false,
         };
         let email_free = match &email {
-            Some(e) => find_by_contact(conn, business, Some(e), None)?.is_none(),
-            None => false,
+            Some(e) if found.email.is_none() => {
+                find_by_contact(conn, business, Some(e), None)?.is_none()
+            }
+            _ => false,
         };
         return Ok(complete_contact(
             conn,

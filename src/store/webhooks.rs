@@ -67,6 +67,7 @@ impl Subscription {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = webhook_deliveries)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Delivery {
     pub id: String,
     pub business_id: String,
@@ -91,6 +92,7 @@ pub struct Delivery {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = webhook_attempts)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct Attempt {
     pub id: String,
     pub delivery_id: String,
