@@ -440,3 +440,29 @@ mod contract {
         }
     }
 }
+
+#[derive(QueryableByName)]
+struct CompileOption {
+    #[diesel(sql_type = Text)]
+    compile_options: String,
+}
+
+/// The bundled SQLite is built as `.cargo/config.toml` asks: without STAT4,
+/// which after `ANALYZE` compiles a statement again on every run whose bound
+/// parameter meets an indexed column, so nothing stays prepared.
+#[test]
+fn the_bundled_sqlite_is_built_without_stat4() {
+    let mut conn = diesel::SqliteConnection::establish(":memory:").unwrap();
+    let options: Vec<String> =
+        diesel::sql_query("SELECT compile_options FROM pragma_compile_options")
+            .load::<CompileOption>(&mut conn)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.compile_options)
+            .collect();
+    assert!(options.iter().any(|o| o == "THREADSAFE=1"), "{options:?}");
+    assert!(
+        !options.iter().any(|o| o.starts_with("ENABLE_STAT4")),
+        "{options:?}"
+    );
+}
