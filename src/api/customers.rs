@@ -116,20 +116,15 @@ pub struct BookingSummary {
 
 pub fn booking_summary(b: &Booking) -> BookingSummary {
     BookingSummary {
-        id: b.id.clone(),
+        id: b.id.to_string(),
         reference: b.reference.clone(),
-        status: b.status.clone(),
-        service_id: b.service_id.clone(),
-        location_id: b.location_id.clone(),
+        status: b.status.as_str().to_owned(),
+        service_id: b.service_id.to_string(),
+        location_id: b.location_id.to_string(),
         resource_ids: b.resources(),
         start: utc_text(b.starts_at.and_utc()),
         end: utc_text(b.ends_at.and_utc()),
-        channel: store::stored_or(
-            Channel::parse(&b.channel),
-            "channel",
-            &b.channel,
-            Channel::Online,
-        ),
+        channel: b.channel.or(Channel::Online),
     }
 }
 
@@ -196,7 +191,7 @@ pub(crate) fn context_view(ctx: CallerContext) -> CallerContextView {
             .into_iter()
             .map(|(b, f)| VisitView {
                 booking: booking_summary(&b),
-                outcome: b.status.clone(),
+                outcome: b.status.as_str().to_owned(),
                 feedback: f.map(feedback_view),
             })
             .collect(),
@@ -832,12 +827,7 @@ fn timeline_item(entry: TimelineEntry) -> TimelineItem {
                 action: h.action,
                 actor: h.actor,
                 actor_role: h.actor_role,
-                channel: store::stored_or(
-                    Channel::parse(&h.channel),
-                    "channel",
-                    &h.channel,
-                    Channel::Online,
-                ),
+                channel: h.channel.or(Channel::Online),
                 details: serde_json::from_str(&h.details).unwrap_or(serde_json::Value::Null),
             });
         }
