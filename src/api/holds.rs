@@ -16,6 +16,7 @@ use crate::booking::{self, HoldSlot};
 use crate::db::DbPool;
 use crate::domain::policy::Override;
 use crate::error::AppError;
+use crate::ids::{HoldId, ServiceId};
 use crate::store;
 use crate::store::holds::{Hold, StrangerCap};
 
@@ -61,9 +62,9 @@ pub struct HoldView {
 
 fn hold_view(hold: &Hold, tz: chrono_tz::Tz) -> HoldView {
     HoldView {
-        id: hold.id.clone(),
-        service_id: hold.service_id.clone(),
-        location_id: hold.location_id.clone(),
+        id: hold.id.to_string(),
+        service_id: hold.service_id.to_string(),
+        location_id: hold.location_id.to_string(),
         start: utc_text(hold.starts_at.and_utc()),
         end: utc_text(hold.ends_at.and_utc()),
         local_start: local_text(hold.starts_at.and_utc(), tz),
@@ -113,7 +114,7 @@ pub async fn create_hold(
         _ => None,
     };
     let request = HoldSlot {
-        service_id: body.service_id,
+        service_id: ServiceId::from(body.service_id),
         start: body.start,
         resources: body.resource_ids,
         override_rules: body.override_rules,
@@ -145,7 +146,7 @@ pub async fn create_hold(
 pub async fn release_hold(
     maybe: MaybePrincipal,
     pool: web::Data<DbPool>,
-    id: web::Path<String>,
+    id: web::Path<HoldId>,
 ) -> Result<HttpResponse, AppError> {
     let caller = caller(maybe);
     blocking(&pool, move |conn| {

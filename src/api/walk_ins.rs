@@ -22,6 +22,7 @@ use crate::domain::catalog::Channel;
 use crate::domain::queue::{describe, ticket_lifetime, EstimateReason, TicketStatus, TicketStep};
 use crate::domain::texts::Reason;
 use crate::error::{AppError, FieldErrors};
+use crate::ids::ServiceId;
 use crate::store::bookings::{Booking, CustomerRef};
 use crate::store::idempotency::StoredResponse;
 use crate::store::queue::{Board, QueuedTicket, Ticket, WalkIn, WalkInOutcome};
@@ -81,7 +82,7 @@ pub struct WalkInCustomer {
 }
 
 impl CreateWalkIn {
-    fn into_request(self) -> Result<(String, WalkIn), AppError> {
+    fn into_request(self) -> Result<(ServiceId, WalkIn), AppError> {
         let mut errors = FieldErrors::default();
         let party_size = self.party_size.unwrap_or(1);
         errors.check(
@@ -94,7 +95,7 @@ impl CreateWalkIn {
                 errors.add("customer", "give customer_id or customer, not both");
                 None
             }
-            (Some(id), None) => Some(CustomerRef::Existing(id)),
+            (Some(id), None) => Some(CustomerRef::Existing(id.into())),
             (None, Some(c)) => {
                 let details = CustomerDetails {
                     name: c.name,
@@ -111,7 +112,7 @@ impl CreateWalkIn {
         };
         errors.finish()?;
         Ok((
-            self.service_id,
+            self.service_id.into(),
             WalkIn {
                 customer: customer.expect("no errors, so a customer"),
                 party_size,
@@ -443,10 +444,10 @@ impl BoardEntry {
             ticket_id: None,
             code: None,
             position: None,
-            booking_id: Some(b.id.clone()),
+            booking_id: Some(b.id.to_string()),
             reference: Some(b.reference.clone()),
             customer_name: customer_name.to_owned(),
-            service_id: b.service_id.clone(),
+            service_id: b.service_id.to_string(),
             party_size: 1,
             resource_ids: b.resources(),
             booked_start: Some(utc_text(b.starts_at.and_utc())),

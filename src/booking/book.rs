@@ -9,6 +9,7 @@ use crate::domain::holds::HoldStatus;
 use crate::domain::policy::Override;
 use crate::domain::texts::Notes;
 use crate::error::AppError;
+use crate::ids::{HoldId, ServiceId};
 use crate::store::bookings::{Arrival, Booking, CustomerRef, NewBooking, SlotSource};
 use crate::store::calendar::{self, ServiceContext};
 use crate::store::customers::Customer;
@@ -17,9 +18,9 @@ use crate::store::{self, holds};
 /// Which slot: the one a live hold keeps, or a start for a service.
 #[derive(Debug, Clone)]
 pub enum Slot {
-    Hold(String),
+    Hold(HoldId),
     At {
-        service_id: String,
+        service_id: ServiceId,
         start: DateTime<Utc>,
         /// Pinned resources (a chosen stylist); other groups are picked.
         resources: Vec<String>,

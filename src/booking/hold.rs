@@ -7,13 +7,14 @@ use super::Requester;
 use crate::db::DbConnection;
 use crate::domain::policy::Override;
 use crate::error::AppError;
+use crate::ids::ServiceId;
 use crate::store::calendar;
 use crate::store::holds::{self, Hold, HoldRequest, StrangerCap};
 
 /// A slot to hold, already read at the edge.
 #[derive(Debug, Clone)]
 pub struct HoldSlot {
-    pub service_id: String,
+    pub service_id: ServiceId,
     pub start: DateTime<Utc>,
     pub resources: Vec<String>,
     pub override_rules: Option<Override>,

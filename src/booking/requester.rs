@@ -6,6 +6,7 @@ use crate::domain::catalog::Channel;
 use crate::domain::policy::{apply_override, Override, Policy, Violation};
 use crate::domain::roles::{door_of, Role};
 use crate::error::AppError;
+use crate::ids::CustomerId;
 use crate::store::bookings::{Actor, Booking, MadeBy, Waiver};
 
 /// The one asking: anonymous (the online widget) or a known person.
@@ -21,6 +22,8 @@ struct Known {
     subject: String,
     business: String,
     client_id: Option<String>,
+    /// For a customer token: the customer it stands for (its subject).
+    customer: Option<CustomerId>,
     /// For partners not allowed to see every booking: whose bookings they
     /// are limited to.
     limited_to: Option<MadeBy>,
@@ -49,6 +52,7 @@ impl Requester {
                 subject: subject.to_owned(),
                 business: business.to_owned(),
                 client_id: client_id.map(str::to_owned),
+                customer: (role == Role::Customer).then(|| CustomerId::from(subject)),
                 limited_to,
             }),
             door: door_of(Some(role)),
@@ -86,11 +90,8 @@ impl Requester {
 
     /// For customers, the customer they stand for: they see and change only
     /// that customer's bookings, and book only for them.
-    pub fn own_customer(&self) -> Option<&str> {
-        self.known
-            .as_ref()
-            .filter(|k| k.role == Role::Customer)
-            .map(|k| k.subject.as_str())
+    pub fn own_customer(&self) -> Option<&CustomerId> {
+        self.known.as_ref().and_then(|k| k.customer.as_ref())
     }
 
     /// For partners limited to their own bookings, whose those are.
@@ -104,7 +105,7 @@ impl Requester {
     pub fn may_touch(&self, booking: &Booking) -> Result<(), AppError> {
         let theirs = match self.role() {
             None => false,
-            Some(Role::Customer) => self.own_customer() == Some(booking.customer_id.as_str()),
+            Some(Role::Customer) => self.own_customer() == Some(&booking.customer_id),
             Some(Role::Partner) => self.own_partner().is_none_or(|own| booking.made_by(own)),
             Some(_) => true,
         };
@@ -162,7 +163,7 @@ impl Requester {
 
     /// How the change is recorded in the history and `created_by`.
     pub fn actor(&self) -> Actor {
-        let channel = self.door.as_str().to_owned();
+        let channel = self.door;
         match &self.known {
             None => Actor {
                 subject: "anonymous".into(),

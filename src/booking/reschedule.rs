@@ -8,6 +8,7 @@ use super::Requester;
 use crate::db::DbConnection;
 use crate::domain::policy::Override;
 use crate::error::AppError;
+use crate::ids::BookingId;
 use crate::store::bookings::{self, Booking, RescheduleRequest, Waiver};
 use crate::store::calendar;
 
@@ -26,7 +27,7 @@ pub struct Move {
 pub fn reschedule(
     conn: &mut DbConnection,
     who: &Requester,
-    id: &str,
+    id: &BookingId,
     request: &Move,
     now: DateTime<Utc>,
 ) -> Result<(Booking, Tz), AppError> {
@@ -56,7 +57,7 @@ pub fn reschedule(
             start: request.start,
             wanted: request.resources.clone(),
             expected_version: request.expected_version,
-            customer: who.own_customer().map(str::to_owned),
+            customer: who.own_customer().cloned(),
         },
         &who.actor(),
         now,

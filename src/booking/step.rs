@@ -8,6 +8,7 @@ use crate::domain::lifecycle::{too_early_for_no_show, Step};
 use crate::domain::policy::Override;
 use crate::domain::texts::Reason;
 use crate::error::AppError;
+use crate::ids::BookingId;
 use crate::store::bookings::{self, Booking, StepRequest, Waiver};
 use crate::store::services;
 
@@ -27,7 +28,7 @@ pub struct StepChange {
 pub fn step(
     conn: &mut DbConnection,
     who: &Requester,
-    id: &str,
+    id: &BookingId,
     change: &StepChange,
     now: DateTime<Utc>,
 ) -> Result<Booking, AppError> {
@@ -48,7 +49,7 @@ pub fn step(
                 Some(why) => {
                     Err(
                         AppError::conflict("invalid_transition", "Invalid transition", why)
-                            .with("booking_status", booking.status.clone()),
+                            .with("booking_status", booking.status.as_str()),
                     )
                 }
                 None => who.weigh(Vec::new(), asked),
@@ -63,7 +64,7 @@ pub fn step(
         &StepRequest {
             step: change.step,
             expected_version: change.expected_version,
-            customer: who.own_customer().map(str::to_owned),
+            customer: who.own_customer().cloned(),
             reason: change.reason.clone().map(Reason::into_string),
             waiver: Waiver::default(),
         },

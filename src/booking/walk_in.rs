@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use super::Requester;
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::ids::ServiceId;
 use crate::store::bookings::Booking;
 use crate::store::queue::{self, Board, Ticket, WalkIn, WalkInOutcome};
 use crate::store::{self, calendar};
@@ -18,7 +19,7 @@ use crate::store::{self, calendar};
 pub fn walk_in<A>(
     conn: &mut DbConnection,
     who: &Requester,
-    service_id: &str,
+    service_id: &ServiceId,
     request: &WalkIn,
     now: DateTime<Utc>,
     mut answer: impl FnMut(&mut DbConnection, WalkInOutcome, Tz) -> Result<A, AppError>,

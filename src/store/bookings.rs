@@ -15,30 +15,34 @@ use serde_json::{json, Value};
 use super::calendar::{self, Except, Occupier, ServiceContext};
 use super::customers::{self, Customer};
 use super::holds::{self, split_ids, Hold};
+use super::stored::Stored;
 use super::PageRequest;
 use super::{events, with_retries, TxError};
 use crate::db::{lock_resources, DbConnection};
+use crate::domain::catalog::Channel;
 use crate::domain::holds::HoldStatus;
 use crate::domain::lifecycle::{next_status, BookingStatus, Step};
 use crate::domain::reference::new_reference;
 use crate::error::AppError;
+use crate::ids::{BookingId, BusinessId, CustomerId, HoldId, LocationId, ResourceId, ServiceId};
 use crate::schema::{allocations, booking_history, bookings, holds as holds_table};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = bookings)]
 #[diesel(treat_none_as_default_value = false)]
 pub struct Booking {
-    pub id: String,
-    pub business_id: String,
-    pub service_id: String,
-    pub location_id: String,
-    pub customer_id: String,
+    pub id: BookingId,
+    pub business_id: BusinessId,
+    pub service_id: ServiceId,
+    pub location_id: LocationId,
+    pub customer_id: CustomerId,
     pub reference: String,
     pub starts_at: NaiveDateTime,
     pub ends_at: NaiveDateTime,
     pub resource_ids: String,
-    pub status: String,
-    pub channel: String,
+    pub status: Stored<BookingStatus>,
+    /// The door it came through.
+    pub channel: Stored<Channel>,
     pub created_by: String,
     pub notes: Option<String>,
     pub cancel_reason: Option<String>,
@@ -56,29 +60,20 @@ impl Booking {
         split_ids(&self.resource_ids)
     }
 
-    /// The status for display (see [`super::stored_or`]); steps read it strictly.
-    pub fn status(&self) -> BookingStatus {
-        super::stored_or(
-            BookingStatus::parse(&self.status),
-            "status",
-            &self.status,
-            BookingStatus::Confirmed,
-        )
-    }
-
-    /// The snapshot carried by events.
+    /// The snapshot carried by events: the status and channel as stored, so
+    /// a subscriber sees what the row says even when this build cannot read it.
     fn payload(&self) -> Value {
         json!({
             "booking_id": self.id,
             "reference": self.reference,
-            "status": self.status,
+            "status": self.status.as_str(),
             "service_id": self.service_id,
             "location_id": self.location_id,
             "customer_id": self.customer_id,
             "resource_ids": self.resources(),
             "start": self.starts_at.and_utc(),
             "end": self.ends_at.and_utc(),
-            "channel": self.channel,
+            "channel": self.channel.as_str(),
             "client_id": self.client_id,
             "version": self.version,
         })
@@ -112,7 +107,8 @@ pub struct HistoryEntry {
     pub action: String,
     pub actor: String,
     pub actor_role: String,
-    pub channel: String,
+    /// The door the change came through.
+    pub channel: Stored<Channel>,
     pub details: String,
     pub override_rules: Option<String>,
     pub override_reason: Option<String>,
@@ -127,7 +123,7 @@ pub struct Actor {
     /// `anonymous` or a token role.
     pub role: String,
     /// The door the change came through.
-    pub channel: String,
+    pub channel: Channel,
     /// The partner client acting, for attribution.
     pub client_id: Option<String>,
 }
@@ -142,7 +138,7 @@ pub struct Waiver {
 /// The customer a booking is for.
 #[derive(Debug, Clone)]
 pub enum CustomerRef {
-    Existing(String),
+    Existing(CustomerId),
     /// Matched to an existing customer by normalised email, then phone, before
     /// a new one is created.
     Details {
@@ -213,12 +209,12 @@ fn history(
 ) -> QueryResult<()> {
     let entry = HistoryEntry {
         id: crate::ids::new_id("bkh"),
-        business_id: booking.business_id.clone(),
-        booking_id: booking.id.clone(),
+        business_id: booking.business_id.to_string(),
+        booking_id: booking.id.to_string(),
         action: action.to_owned(),
         actor: actor.subject.clone(),
         actor_role: actor.role.clone(),
-        channel: actor.channel.clone(),
+        channel: actor.channel.into(),
         details: details.to_string(),
         override_rules: (!waiver.rules.is_empty()).then(|| waiver.rules.join(",")),
         override_reason: if waiver.rules.is_empty() {
@@ -282,11 +278,7 @@ pub fn create_in(
     let business = ctx.business_id().to_owned();
     {
         let (start, wanted, hold_id) = match &request.source {
-            SlotSource::Hold(hold) => (
-                hold.starts_at.and_utc(),
-                hold.resources(),
-                Some(hold.id.as_str()),
-            ),
+            SlotSource::Hold(hold) => (hold.starts_at.and_utc(), hold.resources(), Some(&hold.id)),
             SlotSource::Direct { start, wanted } => (*start, wanted.clone(), None),
         };
         let involved = ctx.involved_resources(&wanted);
@@ -295,7 +287,7 @@ pub fn create_in(
         // one commits, so they cover as few statements as possible. (A
         // refusal further down still rolls the customer back with the rest.)
         let customer = resolve_customer(conn, &business, &request.customer, actor, at)?;
-        let booking_id = crate::ids::new_id("bkg");
+        let booking_id = BookingId::new();
         let reference = new_reference();
         lock_resources(conn, &involved, ctx.resource_lock(&involved))?;
         calendar::ensure_not_paused_now(conn, ctx, &wanted, now)?;
@@ -306,16 +298,16 @@ pub fn create_in(
         let slot = calendar::check_slot(conn, ctx, start, &wanted, now, Except::default())?;
         let booking = Booking {
             id: booking_id,
-            business_id: business.clone(),
-            service_id: ctx.service.row.id.clone(),
-            location_id: ctx.location.id.clone(),
-            customer_id: customer.id.clone(),
+            business_id: BusinessId::from(business.as_str()),
+            service_id: ServiceId::from(ctx.service.row.id.as_str()),
+            location_id: LocationId::from(ctx.location.id.as_str()),
+            customer_id: CustomerId::from(customer.id.as_str()),
             reference,
             starts_at: slot.start.naive_utc(),
             ends_at: slot.end.naive_utc(),
             resource_ids: slot.resource_ids.join(","),
-            status: request.arrival.status().as_str().to_owned(),
-            channel: actor.channel.clone(),
+            status: request.arrival.status().into(),
+            channel: actor.channel.into(),
             created_by: actor.subject.clone(),
             notes: request.notes.clone(),
             cancel_reason: None,
@@ -351,8 +343,8 @@ pub fn create_in(
 fn use_hold(
     conn: &mut DbConnection,
     business: &str,
-    hold_id: &str,
-    booking_id: &str,
+    hold_id: &HoldId,
+    booking_id: &BookingId,
     now: DateTime<Utc>,
 ) -> Result<(), TxError> {
     let hold = holds::find(conn, Some(business), hold_id)?;
@@ -439,8 +431,8 @@ fn record_creation(
 pub fn find(
     conn: &mut DbConnection,
     business: &str,
-    id: &str,
-    customer: Option<&str>,
+    id: &BookingId,
+    customer: Option<&CustomerId>,
 ) -> Result<Booking, AppError> {
     let mut query = bookings::table
         .filter(bookings::business_id.eq(business))
@@ -448,7 +440,7 @@ pub fn find(
         .select(Booking::as_select())
         .into_boxed();
     if let Some(customer) = customer {
-        query = query.filter(bookings::customer_id.eq(customer.to_owned()));
+        query = query.filter(bookings::customer_id.eq(customer.clone()));
     }
     query
         .first(conn)
@@ -477,12 +469,12 @@ pub struct BookingFilter {
     pub from: Option<DateTime<Utc>>,
     /// Bookings starting before.
     pub to: Option<DateTime<Utc>>,
-    pub location_id: Option<String>,
-    pub resource_id: Option<String>,
-    pub service_id: Option<String>,
-    pub customer_id: Option<String>,
-    pub status: Option<String>,
-    pub channel: Option<String>,
+    pub location_id: Option<LocationId>,
+    pub resource_id: Option<ResourceId>,
+    pub service_id: Option<ServiceId>,
+    pub customer_id: Option<CustomerId>,
+    pub status: Option<BookingStatus>,
+    pub channel: Option<Channel>,
     /// Only bookings this partner made (partners see their own).
     pub made_by: Option<MadeBy>,
 }
@@ -517,11 +509,11 @@ pub fn list(
     if let Some(v) = &filter.customer_id {
         query = query.filter(bookings::customer_id.eq(v.clone()));
     }
-    if let Some(v) = &filter.status {
-        query = query.filter(bookings::status.eq(v.clone()));
+    if let Some(v) = filter.status {
+        query = query.filter(bookings::status.eq(Stored::from(v)));
     }
-    if let Some(v) = &filter.channel {
-        query = query.filter(bookings::channel.eq(v.clone()));
+    if let Some(v) = filter.channel {
+        query = query.filter(bookings::channel.eq(Stored::from(v)));
     }
     match &filter.made_by {
         Some(MadeBy::Client(client)) => {
@@ -548,7 +540,7 @@ pub fn list(
 pub fn history_of(
     conn: &mut DbConnection,
     business: &str,
-    booking_id: &str,
+    booking_id: &BookingId,
 ) -> Result<Vec<HistoryEntry>, AppError> {
     Ok(booking_history::table
         .filter(booking_history::business_id.eq(business))
@@ -564,7 +556,7 @@ pub fn history_of(
 pub fn calendar_sequence(
     conn: &mut DbConnection,
     business: &str,
-    booking_id: &str,
+    booking_id: &BookingId,
 ) -> Result<i32, AppError> {
     let changes: i64 = booking_history::table
         .filter(booking_history::business_id.eq(business))
@@ -579,22 +571,23 @@ pub fn calendar_sequence(
 fn load_for_step(
     conn: &mut DbConnection,
     business: &str,
-    id: &str,
-    customer: Option<&str>,
+    id: &BookingId,
+    customer: Option<&CustomerId>,
     expected_version: Option<i32>,
     step: Step,
 ) -> Result<(Booking, BookingStatus), AppError> {
     let booking = find(conn, business, id, customer)?;
     super::check_version(booking.version, expected_version)?;
     // Strict: a status this build does not know is never stepped as if it were confirmed.
-    let current = BookingStatus::parse(&booking.status).ok_or_else(|| {
+    let current = booking.status.known().ok_or_else(|| {
         AppError::internal(format!(
             "booking {} has unknown stored status {:?}",
-            booking.id, booking.status
+            booking.id,
+            booking.status.as_str()
         ))
     })?;
     let next = next_status(current, step)
-        .ok_or_else(|| AppError::invalid_transition(&booking.status, step.as_str()))?;
+        .ok_or_else(|| AppError::invalid_transition(current.as_str(), step.as_str()))?;
     Ok((booking, next))
 }
 
@@ -625,7 +618,7 @@ pub struct StepRequest {
     pub step: Step,
     pub expected_version: Option<i32>,
     /// Only this customer's booking (customer tokens).
-    pub customer: Option<String>,
+    pub customer: Option<CustomerId>,
     pub reason: Option<String>,
     pub waiver: Waiver,
 }
@@ -635,7 +628,7 @@ pub struct StepRequest {
 pub fn step(
     conn: &mut DbConnection,
     business: &str,
-    id: &str,
+    id: &BookingId,
     request: &StepRequest,
     actor: &Actor,
     now: DateTime<Utc>,
@@ -647,12 +640,12 @@ pub fn step(
             conn,
             business,
             id,
-            request.customer.as_deref(),
+            request.customer.as_ref(),
             request.expected_version,
             request.step,
         )?;
         let waiver = rules(&booking)?;
-        let from = booking.status.clone();
+        let from = booking.status.as_str().to_owned();
         if !next.occupies_time() {
             calendar::vacate(conn, Occupier::Booking(&booking.id))?;
         }
@@ -661,7 +654,7 @@ pub fn step(
             // after the service's clean-up buffer, for the walk-in queue.
             free_the_rest(conn, &booking, now)?;
         }
-        booking.status = next.as_str().to_owned();
+        booking.status = next.into();
         if request.step == Step::Cancel {
             booking.cancel_reason = request.reason.clone();
         }
@@ -676,7 +669,7 @@ pub fn step(
             &booking,
             request.step.as_str(),
             actor,
-            json!({"from": from, "to": booking.status, "reason": request.reason}),
+            json!({"from": from, "to": next.as_str(), "reason": request.reason}),
             &waiver,
             at,
         )?;
@@ -739,13 +732,14 @@ pub struct RescheduleRequest {
     pub start: DateTime<Utc>,
     pub wanted: Vec<String>,
     pub expected_version: Option<i32>,
-    pub customer: Option<String>,
+    /// Only this customer's booking (customer tokens).
+    pub customer: Option<CustomerId>,
 }
 
 pub fn reschedule(
     conn: &mut DbConnection,
     ctx: &ServiceContext,
-    id: &str,
+    id: &BookingId,
     request: &RescheduleRequest,
     actor: &Actor,
     now: DateTime<Utc>,
@@ -758,7 +752,7 @@ pub fn reschedule(
             conn,
             &business,
             id,
-            request.customer.as_deref(),
+            request.customer.as_ref(),
             request.expected_version,
             Step::Reschedule,
         )?;
@@ -826,7 +820,7 @@ pub fn reschedule(
 pub fn update_notes(
     conn: &mut DbConnection,
     business: &str,
-    id: &str,
+    id: &BookingId,
     notes: Option<String>,
     expected_version: Option<i32>,
     actor: &Actor,

@@ -65,9 +65,9 @@ pub fn request_for_completed(
     }
     let request = FeedbackRequest {
         id: crate::ids::new_id("fbr"),
-        business_id: booking.business_id.clone(),
-        booking_id: booking.id.clone(),
-        customer_id: booking.customer_id.clone(),
+        business_id: booking.business_id.to_string(),
+        booking_id: booking.id.to_string(),
+        customer_id: booking.customer_id.to_string(),
         token: new_token(),
         created_at: at,
         responded_at: None,

@@ -12,30 +12,33 @@ use super::calendar::{self, Except, Occupier, ServiceContext};
 use super::stored::Stored;
 use super::{events, with_retries, TxError};
 use crate::db::{lock_resources, DbConnection};
+use crate::domain::catalog::Channel;
 use crate::domain::holds::HoldStatus;
 use crate::error::AppError;
+use crate::ids::{BookingId, BusinessId, HoldId, LocationId, ServiceId};
 use crate::schema::holds;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = holds)]
 #[diesel(treat_none_as_default_value = false)]
 pub struct Hold {
-    pub id: String,
-    pub business_id: String,
-    pub service_id: String,
-    pub location_id: String,
+    pub id: HoldId,
+    pub business_id: BusinessId,
+    pub service_id: ServiceId,
+    pub location_id: LocationId,
     pub starts_at: NaiveDateTime,
     pub ends_at: NaiveDateTime,
     pub resource_ids: String,
     pub expires_at: NaiveDateTime,
     pub status: Stored<HoldStatus>,
-    pub channel: String,
+    /// The door it was taken through.
+    pub channel: Stored<Channel>,
     pub created_by: String,
     pub created_at: NaiveDateTime,
     /// The stranger's address, for anonymous holds (the per-address cap).
     pub client_address: Option<String>,
     /// The booking it became (status `booked`).
-    pub booking_id: Option<String>,
+    pub booking_id: Option<BookingId>,
     /// The partner client whose request took it, if any.
     pub client_id: Option<String>,
 }
@@ -64,7 +67,7 @@ pub struct HoldRequest {
     pub start: DateTime<Utc>,
     pub wanted: Vec<String>,
     pub ttl: chrono::Duration,
-    pub channel: String,
+    pub channel: Channel,
     pub created_by: String,
     /// The partner client asking, if any: the hold is attributed to it.
     pub client_id: Option<String>,
@@ -121,11 +124,14 @@ pub fn expire_lapsed(
     resource_ids: &[String],
     now: DateTime<Utc>,
 ) -> QueryResult<usize> {
-    let lapsed = calendar::lapsed_holds(conn, resource_ids, now)?;
+    let lapsed: Vec<HoldId> = calendar::lapsed_holds(conn, resource_ids, now)?
+        .into_iter()
+        .map(HoldId::from)
+        .collect();
     expire(conn, &lapsed, now)
 }
 
-fn expire(conn: &mut DbConnection, hold_ids: &[String], now: DateTime<Utc>) -> QueryResult<usize> {
+fn expire(conn: &mut DbConnection, hold_ids: &[HoldId], now: DateTime<Utc>) -> QueryResult<usize> {
     let mut expired = 0;
     for id in hold_ids {
         let changed = diesel::update(
@@ -169,7 +175,7 @@ fn expire(conn: &mut DbConnection, hold_ids: &[String], now: DateTime<Utc>) -> Q
 /// The background sweep: settles every lapsed hold of every business.
 pub fn expire_all_lapsed(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<usize, AppError> {
     with_retries(conn, |conn| {
-        let lapsed: Vec<String> = holds::table
+        let lapsed: Vec<HoldId> = holds::table
             .filter(holds::status.eq(HoldStatus::Active.as_str()))
             .filter(holds::expires_at.le(now.naive_utc()))
             .select(holds::id)
@@ -204,16 +210,16 @@ pub fn create(
         )?;
         let expires_at = now + request.ttl;
         let hold = Hold {
-            id: crate::ids::new_id("hld"),
-            business_id: ctx.business_id().to_owned(),
-            service_id: ctx.service.row.id.clone(),
-            location_id: ctx.location.id.clone(),
+            id: HoldId::new(),
+            business_id: BusinessId::from(ctx.business_id()),
+            service_id: ServiceId::from(ctx.service.row.id.as_str()),
+            location_id: LocationId::from(ctx.location.id.as_str()),
             starts_at: slot.start.naive_utc(),
             ends_at: slot.end.naive_utc(),
             resource_ids: slot.resource_ids.join(","),
             expires_at: expires_at.naive_utc(),
             status: HoldStatus::Active.into(),
-            channel: request.channel.clone(),
+            channel: request.channel.into(),
             created_by: request.created_by.clone(),
             created_at: now.naive_utc(),
             client_address: request.stranger.as_ref().map(|s| s.address.clone()),
@@ -239,7 +245,11 @@ pub fn create(
 
 /// A hold by id: in the caller's business, or by id alone for anonymous callers
 /// (the id is an unguessable capability handed to whoever took the hold).
-pub fn find(conn: &mut DbConnection, business: Option<&str>, id: &str) -> Result<Hold, AppError> {
+pub fn find(
+    conn: &mut DbConnection,
+    business: Option<&str>,
+    id: &HoldId,
+) -> Result<Hold, AppError> {
     let mut query = holds::table
         .filter(holds::id.eq(id))
         .select(Hold::as_select())
@@ -258,7 +268,7 @@ pub fn find(conn: &mut DbConnection, business: Option<&str>, id: &str) -> Result
 pub fn release(
     conn: &mut DbConnection,
     business: Option<&str>,
-    id: &str,
+    id: &HoldId,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     with_retries(conn, |conn| {

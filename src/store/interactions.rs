@@ -83,7 +83,7 @@ pub fn insert(
             super::locations::find(conn, business, id)?;
         }
         if let Some(id) = &new.booking_id {
-            let booking = super::bookings::find(conn, business, id, None)?;
+            let booking = super::bookings::find(conn, business, &id.as_str().into(), None)?;
             match &customer_id {
                 Some(c) if c != &booking.customer_id => {
                     return Err(AppError::invalid_field(
@@ -92,7 +92,7 @@ pub fn insert(
                     )
                     .into())
                 }
-                _ => customer_id = Some(booking.customer_id.clone()),
+                _ => customer_id = Some(booking.customer_id.to_string()),
             }
             match &location_id {
                 Some(l) if l != &booking.location_id => {
@@ -102,7 +102,7 @@ pub fn insert(
                     )
                     .into())
                 }
-                _ => location_id = Some(booking.location_id.clone()),
+                _ => location_id = Some(booking.location_id.to_string()),
             }
         }
         let interaction = Interaction {

@@ -423,9 +423,10 @@ pub fn send_one(
             set_state(conn, id, "skipped", Some("no_booking"), at)?;
             return Ok(Sent::Skipped("no_booking".into()));
         };
-        let booking = super::bookings::find(conn, &n.business_id, booking_id, None)?;
+        let booking =
+            super::bookings::find(conn, &n.business_id, &booking_id.as_str().into(), None)?;
         let booking_now = BookingNow {
-            status: &booking.status,
+            status: booking.status.as_str(),
             version: booking.version,
             starts_at: booking.starts_at.and_utc(),
         };

@@ -296,7 +296,7 @@ fn queue_ticket(
     let name = match (&customer, &request.customer) {
         (Some(c), _) => c.name.clone(),
         (None, CustomerRef::Details { name, .. }) => name.clone(),
-        (None, CustomerRef::Existing(id)) => id.clone(),
+        (None, CustomerRef::Existing(id)) => id.to_string(),
     };
     let day = text_day(now, ctx.tz);
     let taken_today: i64 = queue_tickets::table
@@ -477,7 +477,7 @@ pub fn seat(
         let (mut ticket, next) =
             load_for_step(conn, &business, id, expected_version, TicketStep::Seat)?;
         let customer = match &ticket.customer_id {
-            Some(id) => CustomerRef::Existing(id.clone()),
+            Some(id) => CustomerRef::Existing(id.as_str().into()),
             None => CustomerRef::Details {
                 name: ticket.customer_name.clone(),
                 email: None,
@@ -493,7 +493,7 @@ pub fn seat(
         };
         let (booking, customer) = bookings::create_in(conn, &seated_ctx, &request, actor, now)?;
         ticket.status = next.as_str().to_owned();
-        ticket.booking_id = Some(booking.id.clone());
+        ticket.booking_id = Some(booking.id.to_string());
         ticket.customer_id = Some(customer.id.clone());
         ticket.version += 1;
         ticket.updated_at = at;
@@ -628,7 +628,7 @@ fn board_of(
         .load(conn)?;
     // Durations per service: what completed visits took, else the service's own.
     let mut service_ids: BTreeSet<String> = tickets.iter().map(|t| t.service_id.clone()).collect();
-    service_ids.extend(visits_today.iter().map(|b| b.service_id.clone()));
+    service_ids.extend(visits_today.iter().map(|b| b.service_id.to_string()));
     let service_ids: Vec<String> = service_ids.into_iter().collect();
     let mut specs = HashMap::new();
     for service in services::find_many(conn, &location.business_id, &service_ids)? {
@@ -646,7 +646,7 @@ fn board_of(
     }
     let running: HashMap<&str, &Booking> = visits_today
         .iter()
-        .filter(|b| b.status == BookingStatus::InService.as_str())
+        .filter(|b| b.status.is(BookingStatus::InService))
         .map(|b| (b.id.as_str(), b))
         .collect();
     let delays = super::broadcasts::delays(conn, &ids, now)?;
@@ -666,7 +666,7 @@ fn board_of(
                 .filter(|a| a.resource_id == resource.id)
                 .map(|a| {
                     let visit = a.booking_id.as_deref().and_then(|id| running.get(id));
-                    let late_end = match visit.and_then(|b| specs.get(&b.service_id)) {
+                    let late_end = match visit.and_then(|b| specs.get(&*b.service_id)) {
                         Some((service, _, long)) => (a.starts_at.and_utc()
                             + Duration::minutes(service.row.buffer_before_minutes.into())
                             + *long
@@ -707,15 +707,15 @@ fn board_of(
         .collect();
     let estimates = queue::estimate(&lanes, &visits, now, horizon);
     let names = customer_names(conn, &visits_today)?;
-    let name_of = |b: &Booking| names.get(&b.customer_id).cloned().unwrap_or_default();
+    let name_of = |b: &Booking| names.get(&*b.customer_id).cloned().unwrap_or_default();
     let in_service = visits_today
         .iter()
-        .filter(|b| b.status == BookingStatus::InService.as_str())
+        .filter(|b| b.status.is(BookingStatus::InService))
         .map(|b| (b.clone(), name_of(b)))
         .collect();
     let arrived = visits_today
         .iter()
-        .filter(|b| b.status == BookingStatus::CheckedIn.as_str())
+        .filter(|b| b.status.is(BookingStatus::CheckedIn))
         .map(|b| ArrivedVisit {
             booking: b.clone(),
             customer_name: name_of(b),

@@ -4,6 +4,8 @@ use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use serde_json::json;
 use slotwise::api::auth::Role;
+use slotwise::ids::{BookingId, HoldId};
+use slotwise::store::stored::Stored;
 
 use crate::harness::count;
 use crate::harness::TestApp;
@@ -36,6 +38,41 @@ on_both_databases! {
         let reply = app.post(&format!("/v1/bookings/{id}/cancel"), &agent, &json!({}));
         assert_eq!(reply.status, 500, "{}", reply.text);
         assert_eq!(count(app, &format!("bookings WHERE id = '{id}' AND status = 'mystery'")), 1);
+    }
+
+    fn a_stored_channel_this_build_does_not_know_is_kept_and_reported_as_written(app: &TestApp) {
+        let shop = open(app);
+        let agent = app.token(Role::Agent);
+        let made = book(app, Some(&agent), &booking(&shop.haircut, london(3, 12, 0), "fax@example.com"));
+        let id = made["id"].as_str().unwrap();
+        crate::memory::exec(app, &format!("UPDATE bookings SET channel = 'fax' WHERE id = '{id}'"));
+        // Read back as the unknown word with its text, not as a default door.
+        let row = slotwise::store::bookings::find(&mut app.pool.get().unwrap(), &app.business, &BookingId::from(id), None).unwrap();
+        assert_eq!(row.channel, Stored::Unknown("fax".into()));
+        assert_eq!(app.get(&format!("/v1/bookings/{id}"), &agent).status, 200);
+        // The door does not decide a step: the cancellation goes through, the
+        // row keeps its word and the event says what the row says.
+        let reply = app.post(&format!("/v1/bookings/{id}/cancel"), &agent, &json!({}));
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        assert_eq!(count(app, &format!("bookings WHERE id = '{id}' AND channel = 'fax' AND status = 'cancelled'")), 1);
+        let cancelled = crate::memory::events_of(app, "booking.cancelled");
+        let event = cancelled.iter().find(|e| e["data"]["booking_id"] == id).expect("a booking.cancelled event");
+        assert_eq!(event["data"]["channel"], "fax");
+    }
+
+    fn a_stored_hold_channel_this_build_does_not_know_is_kept_and_the_hold_still_books(app: &TestApp) {
+        let shop = open(app);
+        let agent = app.token(Role::Agent);
+        let hold = app.post("/v1/holds", &agent, &json!({"service_id": shop.haircut, "start": rfc3339(london(3, 13, 0))}));
+        assert_eq!(hold.status, 201, "{}", hold.text);
+        let hold_id = hold.json()["id"].as_str().unwrap().to_owned();
+        crate::memory::exec(app, &format!("UPDATE holds SET channel = 'fax' WHERE id = '{hold_id}'"));
+        let row = slotwise::store::holds::find(&mut app.pool.get().unwrap(), Some(&app.business), &HoldId::from(hold_id.as_str())).unwrap();
+        assert_eq!(row.channel, Stored::Unknown("fax".into()));
+        let made = book(app, Some(&agent), &json!({"hold_id": hold_id, "customer": {"name": "Sam", "email": "hold-fax@example.com"}}));
+        // The booking's door is the caller's, never the hold's stored word.
+        assert_eq!(made["channel"], "phone");
+        assert_eq!(count(app, &format!("holds WHERE id = '{hold_id}' AND channel = 'fax' AND status = 'booked'")), 1);
     }
 
     fn availability_lists_days_and_slots_and_drops_a_booked_slot(app: &TestApp) {

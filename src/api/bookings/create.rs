@@ -15,6 +15,7 @@ use crate::db::DbPool;
 use crate::domain::policy::Override;
 use crate::domain::texts::Notes;
 use crate::error::{AppError, FieldErrors};
+use crate::ids::{CustomerId, HoldId, ServiceId};
 use crate::store::bookings::CustomerRef;
 use crate::store::idempotency::StoredResponse;
 
@@ -106,14 +107,14 @@ impl CreateBooking {
                     "resource_ids",
                     "the hold already chose the resources",
                 );
-                Some(Slot::Hold(hold_id))
+                Some(Slot::Hold(HoldId::from(hold_id)))
             }
             (Some(_), _, _) => {
                 errors.add("hold_id", "give either hold_id, or service_id and start");
                 None
             }
             (None, Some(service_id), Some(start)) => Some(Slot::At {
-                service_id,
+                service_id: ServiceId::from(service_id),
                 start,
                 resources: self.resource_ids,
             }),
@@ -133,7 +134,8 @@ impl CreateBooking {
                 None
             }
         };
-        let customer = customer_of(who, self.customer_id, self.customer, &mut errors);
+        let customer_id = self.customer_id.map(CustomerId::from);
+        let customer = customer_of(who, customer_id, self.customer, &mut errors);
         errors.finish()?;
         match (slot, customer) {
             (Some(slot), Some(customer)) => Ok(BookRequest {
@@ -155,18 +157,18 @@ impl CreateBooking {
 /// whatever the body says; strangers give their details, not an id.
 fn customer_of(
     who: &Requester,
-    customer_id: Option<String>,
+    customer_id: Option<CustomerId>,
     details: Option<CustomerDetails>,
     errors: &mut FieldErrors,
 ) -> Option<CustomerRef> {
     if let Some(own) = who.own_customer() {
-        if customer_id.as_ref().is_some_and(|id| id != own) {
+        if customer_id.as_ref().is_some_and(|id| own != id) {
             errors.add(
                 "customer_id",
                 "a customer token books for its own customer only",
             );
         }
-        return Some(CustomerRef::Existing(own.to_owned()));
+        return Some(CustomerRef::Existing(own.clone()));
     }
     match (customer_id, details) {
         (Some(_), _) if who.is_anonymous() => {

@@ -19,6 +19,7 @@ use crate::domain::catalog::{parse_time_zone, Channel};
 use crate::domain::lifecycle::BookingStatus;
 use crate::domain::reference::normalise_reference;
 use crate::error::AppError;
+use crate::ids::{BookingId, CustomerId, LocationId, ResourceId, ServiceId};
 use crate::store;
 use crate::store::bookings::{Booking, BookingFilter};
 
@@ -60,20 +61,26 @@ impl BookingQuery {
         Ok(BookingFilter {
             from,
             to,
-            location_id: self.location_id,
-            resource_id: self.resource_id,
-            service_id: self.service_id,
-            customer_id: who.own_customer().map(str::to_owned).or(self.customer_id),
-            status: self.status.map(|s| s.as_str().to_owned()),
-            channel: self.channel.map(|c| c.as_str().to_owned()),
+            location_id: self.location_id.map(LocationId::from),
+            resource_id: self.resource_id.map(ResourceId::from),
+            service_id: self.service_id.map(ServiceId::from),
+            customer_id: who
+                .own_customer()
+                .cloned()
+                .or(self.customer_id.map(CustomerId::from)),
+            status: self.status,
+            channel: self.channel,
             made_by: who.own_partner().cloned(),
         })
     }
 }
 
 /// The zone of each location the bookings are at, each looked up once.
-fn zones_of(conn: &mut DbConnection, rows: &[Booking]) -> Result<HashMap<String, Tz>, AppError> {
-    let mut zones: HashMap<String, Tz> = HashMap::new();
+fn zones_of(
+    conn: &mut DbConnection,
+    rows: &[Booking],
+) -> Result<HashMap<LocationId, Tz>, AppError> {
+    let mut zones: HashMap<LocationId, Tz> = HashMap::new();
     for row in rows {
         if !zones.contains_key(&row.location_id) {
             let tz = location_tz(conn, &row.business_id, &row.location_id)?;
@@ -147,7 +154,7 @@ pub async fn list_bookings(
 pub async fn get_booking(
     principal: Principal,
     pool: web::Data<DbPool>,
-    id: web::Path<String>,
+    id: web::Path<BookingId>,
 ) -> Result<HttpResponse, AppError> {
     let business = principal.business_id.clone();
     let caller = Caller(Some(principal));

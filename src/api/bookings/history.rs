@@ -9,6 +9,7 @@ use crate::api::blocking;
 use crate::api::caller::Caller;
 use crate::db::DbPool;
 use crate::error::AppError;
+use crate::ids::BookingId;
 use crate::store;
 
 /// Every change of a booking, oldest first: who, when, through which channel, what.
@@ -26,7 +27,7 @@ use crate::store;
 pub async fn get_booking_history(
     principal: Principal,
     pool: web::Data<DbPool>,
-    id: web::Path<String>,
+    id: web::Path<BookingId>,
 ) -> Result<HttpResponse, AppError> {
     let business = principal.business_id.clone();
     let caller = Caller(Some(principal));

@@ -12,6 +12,7 @@ use crate::db::{DbConnection, DbPool};
 use crate::domain::ics::{self, CalendarEntry, Organizer};
 use crate::domain::lifecycle::BookingStatus;
 use crate::error::AppError;
+use crate::ids::BookingId;
 use crate::store;
 
 /// The booking as an iCalendar (RFC 5545) file.
@@ -36,7 +37,7 @@ pub async fn get_booking_ics(
     principal: Principal,
     pool: web::Data<DbPool>,
     notify: web::Data<NotifySettings>,
-    id: web::Path<String>,
+    id: web::Path<BookingId>,
 ) -> Result<HttpResponse, AppError> {
     let business = principal.business_id.clone();
     let caller = Caller(Some(principal));
@@ -60,7 +61,7 @@ fn calendar_file(
     conn: &mut DbConnection,
     caller: &Caller,
     business: &str,
-    id: &str,
+    id: &BookingId,
     sender: &str,
 ) -> Result<(String, String, String), AppError> {
     let booking = store::bookings::find(conn, business, id, None)?;
@@ -90,7 +91,7 @@ fn calendar_file(
         summary: &service.row.name,
         location: Some(&place),
         description: &format!("Booking reference {}", booking.reference),
-        cancelled: booking.status() == BookingStatus::Cancelled,
+        cancelled: booking.status.is(BookingStatus::Cancelled),
     };
     Ok((
         ics::render(&entry),

@@ -25,6 +25,7 @@ use crate::db::DbConnection;
 use crate::domain::catalog::parse_time_zone;
 use crate::domain::lifecycle::Step;
 use crate::error::AppError;
+use crate::ids::LocationId;
 use crate::store;
 use crate::store::bookings::Booking;
 
@@ -63,7 +64,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub(super) fn location_tz(
     conn: &mut DbConnection,
     business: &str,
-    location_id: &str,
+    location_id: &LocationId,
 ) -> Result<Tz, AppError> {
     let location = store::locations::find(conn, business, location_id)?;
     parse_time_zone(&location.timezone).map_err(AppError::internal)

@@ -15,6 +15,7 @@ use crate::db::DbPool;
 use crate::domain::lifecycle::Step;
 use crate::domain::policy::Override;
 use crate::error::AppError;
+use crate::ids::BookingId;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -52,7 +53,7 @@ pub async fn reschedule_booking(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    id: web::Path<String>,
+    id: web::Path<BookingId>,
     body: crate::api::input::Json<RescheduleBooking>,
 ) -> Result<HttpResponse, AppError> {
     let caller = Caller(Some(principal));

@@ -16,6 +16,7 @@ use crate::db::DbPool;
 use crate::domain::lifecycle::Step;
 use crate::domain::policy::Override;
 use crate::error::AppError;
+use crate::ids::BookingId;
 
 /// Body of the status steps; all optional.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -44,7 +45,7 @@ async fn apply_step(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    id: String,
+    id: BookingId,
     body: web::Bytes,
     step: Step,
 ) -> Result<HttpResponse, AppError> {
@@ -89,7 +90,7 @@ macro_rules! step_endpoint {
             req: HttpRequest,
             principal: Principal,
             pool: web::Data<DbPool>,
-            id: web::Path<String>,
+            id: web::Path<BookingId>,
             body: web::Bytes,
         ) -> Result<HttpResponse, AppError> {
             apply_step(req, principal, pool, id.into_inner(), body, $step).await

@@ -12,6 +12,7 @@ use crate::api::caller::Caller;
 use crate::api::{blocking, if_match, versioned};
 use crate::db::DbPool;
 use crate::error::AppError;
+use crate::ids::BookingId;
 use crate::store;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -44,7 +45,7 @@ pub async fn update_booking(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<DbPool>,
-    id: web::Path<String>,
+    id: web::Path<BookingId>,
     body: crate::api::input::Json<UpdateBooking>,
 ) -> Result<HttpResponse, AppError> {
     principal.require(Principal::STAFF)?;

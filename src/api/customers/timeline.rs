@@ -69,12 +69,7 @@ fn timeline_item(entry: TimelineEntry) -> TimelineItem {
                 action: h.action,
                 actor: h.actor,
                 actor_role: h.actor_role,
-                channel: store::stored_or(
-                    Channel::parse(&h.channel),
-                    "channel",
-                    &h.channel,
-                    Channel::Online,
-                ),
+                channel: h.channel.or(Channel::Online),
                 details: serde_json::from_str(&h.details).unwrap_or(serde_json::Value::Null),
             });
         }

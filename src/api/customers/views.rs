@@ -9,7 +9,6 @@ use crate::api::catalog::{instant, optional_instant};
 use crate::api::interactions::InteractionView;
 use crate::domain::catalog::Channel;
 use crate::domain::customer::ContactPreference;
-use crate::store;
 use crate::store::bookings::Booking;
 use crate::store::customers::Customer;
 use crate::store::feedback::Feedback;
@@ -88,20 +87,15 @@ pub struct BookingSummary {
 
 pub fn booking_summary(b: &Booking) -> BookingSummary {
     BookingSummary {
-        id: b.id.clone(),
+        id: b.id.to_string(),
         reference: b.reference.clone(),
-        status: b.status.clone(),
-        service_id: b.service_id.clone(),
-        location_id: b.location_id.clone(),
+        status: b.status.as_str().to_owned(),
+        service_id: b.service_id.to_string(),
+        location_id: b.location_id.to_string(),
         resource_ids: b.resources(),
         start: utc_text(b.starts_at.and_utc()),
         end: utc_text(b.ends_at.and_utc()),
-        channel: store::stored_or(
-            Channel::parse(&b.channel),
-            "channel",
-            &b.channel,
-            Channel::Online,
-        ),
+        channel: b.channel.or(Channel::Online),
     }
 }
 
@@ -168,7 +162,7 @@ pub(crate) fn context_view(ctx: CallerContext) -> CallerContextView {
             .into_iter()
             .map(|(b, f)| VisitView {
                 booking: booking_summary(&b),
-                outcome: b.status.clone(),
+                outcome: b.status.as_str().to_owned(),
                 feedback: f.map(feedback_view),
             })
             .collect(),
