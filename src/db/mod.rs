@@ -490,28 +490,16 @@ pub fn is_postgres(conn: &DbConnection) -> bool {
     matches!(conn, DbConnection::Postgresql(_))
 }
 
-/// How a writer holds the resources it may occupy, until it commits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResourceLock {
-    /// For writers whose every allocation is exclusive (capacity-1 resources,
-    /// one-to-one services): the exclusion constraint on allocations already
-    /// lets only one of two overlapping writers commit, so such writers hold
-    /// the resources side by side and wait only for one that takes them
-    /// [`ResourceLock::Exclusive`] (a pause, a seat, the walk-in queue).
-    Shared,
-    /// One writer at a time: seats and multi-capacity resources are counted,
-    /// which no constraint can do, and pauses must see no booking in flight.
-    Exclusive,
-}
-
 /// Takes row locks on the given resources, in id order so two writers never
 /// wait on each other in opposite orders. PostgreSQL only: SQLite's
 /// `BEGIN IMMEDIATE` already serialises writers.
-pub fn lock_resources(
-    conn: &mut DbConnection,
-    ids: &[String],
-    mode: ResourceLock,
-) -> QueryResult<()> {
+///
+/// Exclusive, not shared: PostgreSQL's exclusion constraint alone would keep
+/// overlapping allocations apart, but two writers inserting overlapping rows
+/// at once can each wait for the other's row and deadlock (seen: one booking
+/// in a pause race deadlocked twelve times running). Bookings of one resource
+/// take turns instead.
+pub fn lock_resources(conn: &mut DbConnection, ids: &[String]) -> QueryResult<()> {
     if let DbConnection::Postgresql(pg) = conn {
         use crate::schema::resources;
         let mut sorted = ids.to_vec();
@@ -519,14 +507,12 @@ pub fn lock_resources(
         sorted.dedup();
         // Through diesel's query builder rather than raw SQL: it keeps these
         // statements prepared, where `sql_query` is parsed on every run.
-        let rows = resources::table
+        resources::table
             .filter(resources::id.eq_any(&sorted))
             .order(resources::id)
-            .select(resources::id);
-        match mode {
-            ResourceLock::Shared => rows.for_share().load::<String>(pg)?,
-            ResourceLock::Exclusive => rows.for_update().load::<String>(pg)?,
-        };
+            .select(resources::id)
+            .for_update()
+            .load::<String>(pg)?;
     }
     Ok(())
 }

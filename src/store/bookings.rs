@@ -289,7 +289,7 @@ pub fn create_in(
         let customer = resolve_customer(conn, &business, &request.customer, actor, at)?;
         let booking_id = BookingId::new();
         let reference = new_reference();
-        lock_resources(conn, &involved, ctx.resource_lock(&involved))?;
+        lock_resources(conn, &involved)?;
         calendar::ensure_not_paused_now(conn, ctx, &wanted, now)?;
         holds::expire_lapsed(conn, &involved, now)?;
         if let Some(hold_id) = hold_id {
@@ -759,7 +759,7 @@ pub fn reschedule(
         let waiver = rules(&booking)?;
         let mut locked = ctx.involved_resources(&request.wanted);
         locked.extend(booking.resources());
-        lock_resources(conn, &locked, ctx.resource_lock(&locked))?;
+        lock_resources(conn, &locked)?;
         calendar::ensure_not_paused_now(conn, ctx, &request.wanted, now)?;
         holds::expire_lapsed(conn, &locked, now)?;
         let slot = calendar::check_slot(

@@ -71,7 +71,7 @@ pub fn send(
     let at = now.naive_utc();
     with_retries(conn, |conn| {
         let (location_id, resource_ids) = audience_resources(conn, business, &request.audience)?;
-        crate::db::lock_resources(conn, &resource_ids, crate::db::ResourceLock::Exclusive)?;
+        crate::db::lock_resources(conn, &resource_ids)?;
         let affected = affected_bookings(conn, business, request)?;
         let id = crate::ids::new_id("brd");
         let planned = tell_affected(conn, business, &id, request, &affected, at)?;

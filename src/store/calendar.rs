@@ -83,24 +83,6 @@ impl ServiceContext {
         }
     }
 
-    /// How a booking, hold or move for `wanted` locks the resources it may
-    /// occupy: shared when each allocation it can write is exclusive (the
-    /// database's exclusion constraint then refuses the second of two
-    /// overlapping ones), exclusive when it takes a seat or a resource with
-    /// room for more than one, whose occupants are counted under the lock.
-    pub fn resource_lock(&self, involved: &[String]) -> crate::db::ResourceLock {
-        let counted = self.service.row.capacity > 1
-            || self
-                .resources
-                .iter()
-                .any(|r| r.capacity != 1 && involved.contains(&r.id));
-        if counted {
-            crate::db::ResourceLock::Exclusive
-        } else {
-            crate::db::ResourceLock::Shared
-        }
-    }
-
     /// The blocked window of a slot starting at `start`.
     pub fn blocked_window(&self, start: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
         let spec = self.spec();

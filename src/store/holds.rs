@@ -197,7 +197,7 @@ pub fn create(
             ensure_within_cap(conn, ctx.business_id(), cap, now)?;
         }
         let involved = ctx.involved_resources(&request.wanted);
-        lock_resources(conn, &involved, ctx.resource_lock(&involved))?;
+        lock_resources(conn, &involved)?;
         calendar::ensure_not_paused_now(conn, ctx, &request.wanted, now)?;
         expire_lapsed(conn, &involved, now)?;
         let slot = calendar::check_slot(

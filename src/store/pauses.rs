@@ -9,7 +9,7 @@ use serde_json::json;
 use super::bookings::Booking;
 use super::events;
 use super::PageRequest;
-use crate::db::{lock_resources, write_transaction, DbConnection, ResourceLock};
+use crate::db::{lock_resources, write_transaction, DbConnection};
 use crate::domain::pauses::Paused;
 use crate::error::AppError;
 use crate::schema::{allocations, bookings, locations, resources, service_requirements, services};
@@ -201,7 +201,7 @@ pub fn pause(
         // way finishes first (and is counted as affected); the next one waits,
         // then sees the pause.
         let under = resources_under(conn, what, business, id)?;
-        lock_resources(conn, &under, ResourceLock::Exclusive)?;
+        lock_resources(conn, &under)?;
         // A pause that is replaced keeps when it began.
         let since = paused_at.unwrap_or(at);
         write(conn, what, id, (Some(since), Some(reason), until), at)?;

@@ -20,7 +20,7 @@ use super::customers::Customer;
 use super::locations::{self, Location};
 use super::resources::Resource;
 use super::{events, holds, services, with_retries, TxError};
-use crate::db::{lock_resources, lock_ticket, DbConnection, ResourceLock};
+use crate::db::{lock_resources, lock_ticket, DbConnection};
 use crate::domain::availability::{self, resolve_wall_clock, working_time, Edge};
 use crate::domain::catalog::parse_time_zone;
 use crate::domain::lifecycle::BookingStatus;
@@ -220,8 +220,7 @@ pub fn walk_in_in(
 ) -> Result<WalkInOutcome, TxError> {
     let wanted: Vec<String> = request.resource_id.iter().cloned().collect();
     let involved = ctx.involved_resources(&wanted);
-    // The queue's order is decided under the lock: one desk at a time.
-    lock_resources(conn, &involved, ResourceLock::Exclusive)?;
+    lock_resources(conn, &involved)?;
     calendar::ensure_not_paused_now(conn, ctx, &wanted, now)?;
     holds::expire_lapsed(conn, &involved, now)?;
     if !queue_competes(conn, ctx, &involved)? {
@@ -469,11 +468,7 @@ pub fn seat(
             .or(peek.resource_id.clone())
             .into_iter()
             .collect();
-        lock_resources(
-            conn,
-            &ctx.involved_resources(&wanted),
-            ResourceLock::Exclusive,
-        )?;
+        lock_resources(conn, &ctx.involved_resources(&wanted))?;
         let (mut ticket, next) =
             load_for_step(conn, &business, id, expected_version, TicketStep::Seat)?;
         let customer = match &ticket.customer_id {
