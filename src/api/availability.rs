@@ -151,14 +151,16 @@ pub fn in_years(field: &str, instant: DateTime<Utc>) -> Result<DateTime<Utc>, Ap
     }
 }
 
-pub fn slot_view(slot: &Slot, tz: Tz) -> SlotView {
+/// Renders a slot, taking its resource lists rather than copying them (an
+/// answer of seven days holds hundreds of slots).
+pub fn slot_view(slot: Slot, tz: Tz) -> SlotView {
     SlotView {
         start: utc_text(slot.start),
         end: utc_text(slot.end),
         local_start: local_text(slot.start, tz),
         local_end: local_text(slot.end, tz),
-        resource_ids: slot.resource_ids.clone(),
-        choices: slot.choices.clone(),
+        resource_ids: slot.resource_ids,
+        choices: slot.choices,
         seats_left: slot.seats_left,
     }
 }
@@ -205,7 +207,7 @@ pub async fn get_availability(
         return Ok(HttpResponse::Ok().json(compact_view(found, tz)));
     }
     Ok(HttpResponse::Ok().json(AvailabilityView {
-        days: group_by_day(&found.slots, found.from, found.to, tz),
+        days: group_by_day(found.slots, found.from, found.to, tz),
         service_id: found.service_id,
         location_id: found.location_id,
         timezone: tz.name().to_owned(),
@@ -367,11 +369,12 @@ pub async fn get_availability_days(
     })
     .await?;
     let tz = render_tz.unwrap_or(found.location_tz);
-    let days = group_by_day(&found.slots, found.from, found.to, tz)
+    // Counted, not rendered: a month of slots never becomes text here.
+    let days = local_days(&found.slots, found.from, found.to, tz, |_| ())
         .into_iter()
-        .map(|day| DayCount {
-            date: day.date,
-            free_slots: day.slots.len(),
+        .map(|(date, slots)| DayCount {
+            date,
+            free_slots: slots.len(),
         })
         .collect();
     Ok(HttpResponse::Ok().json(AvailabilityDaysView {
@@ -385,7 +388,7 @@ pub async fn get_availability_days(
 }
 
 /// Every local day touching `[from, to)` with its slots, in order.
-fn group_by_day(slots: &[Slot], from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz) -> Vec<DayView> {
+fn group_by_day(slots: Vec<Slot>, from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz) -> Vec<DayView> {
     local_days(slots, from, to, tz, |slot| slot_view(slot, tz))
         .into_iter()
         .map(|(date, slots)| DayView { date, slots })
@@ -394,12 +397,12 @@ fn group_by_day(slots: &[Slot], from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz) 
 
 /// Every local day touching `[from, to)` as (`YYYY-MM-DD`, its slots rendered
 /// by `render`), in order: the one grouping both answer forms share.
-fn local_days<V>(
-    slots: &[Slot],
+fn local_days<S: std::borrow::Borrow<Slot>, V>(
+    slots: impl IntoIterator<Item = S>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     tz: Tz,
-    mut render: impl FnMut(&Slot) -> V,
+    mut render: impl FnMut(S) -> V,
 ) -> Vec<(String, Vec<V>)> {
     let first = from.with_timezone(&tz).date_naive();
     let last = (to - Duration::seconds(1)).with_timezone(&tz).date_naive();
@@ -409,7 +412,7 @@ fn local_days<V>(
         .map(|d| (d.format("%Y-%m-%d").to_string(), Vec::new()))
         .collect();
     for slot in slots {
-        let day = slot.start.with_timezone(&tz).date_naive();
+        let day = slot.borrow().start.with_timezone(&tz).date_naive();
         let index = (day - first).num_days();
         if let Some(entry) = usize::try_from(index).ok().and_then(|i| days.get_mut(i)) {
             entry.1.push(render(slot));
@@ -489,7 +492,7 @@ fn compact_view(found: FoundSlots, tz: Tz) -> AvailabilityAnswer {
         index_of.insert(id.clone(), i);
         i
     };
-    let days = local_days(&found.slots, found.from, found.to, tz, |slot| {
+    let days = local_days(&found.slots, found.from, found.to, tz, |slot: &Slot| {
         let local = slot.start.with_timezone(&tz);
         let start = if local.second() == 0 {
             local.format("%H:%M%:z").to_string()
