@@ -4,7 +4,8 @@
 # to their ceilings, measured in the same run: /healthz for reads, a plain
 # single-insert loop (SQLite) or pgbench (PostgreSQL) for booking creation.
 # Usage: benches/http.sh [BENCH] where BENCH is http_load (default) or webhooks.
-# Knobs: BENCH_CLIENTS (8), BENCH_SECONDS (10), BENCH_HISTORY (1000000);
+# Knobs: BENCH_CLIENTS (8), BENCH_SECONDS (10), BENCH_HISTORY (1000000), BENCH_RUNS
+# (reads,bookings,history: the parts to run; /healthz always runs);
 # BENCH_BINARY and BENCH_SERVER run already-built bench and server binaries
 # (e.g. an earlier commit's, copied aside) instead of `cargo bench`;
 # BENCH_ONLY=sqlite or BENCH_ONLY=postgres runs one database.

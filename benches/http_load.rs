@@ -14,7 +14,8 @@
 //! on an empty PostgreSQL database. `benches/http.sh` runs both, starting a
 //! throwaway PostgreSQL cluster. Knobs: `BENCH_CLIENTS` (8), `BENCH_SECONDS` (10),
 //! `BENCH_HISTORY` (1000000), `BENCH_PGBENCH` (path of pgbench), `BENCH_SERVER`
-//! (another `slotwise` binary to drive, e.g. an earlier commit's).
+//! (another `slotwise` binary to drive, e.g. an earlier commit's), `BENCH_RUNS`
+//! (`reads,bookings,history` by default: the parts to run).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
