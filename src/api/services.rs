@@ -352,73 +352,40 @@ fn check_resources_at_location(
     errors.finish()
 }
 
+/// How a new service's visits run: their length, the gaps around them, the
+/// step between slots and the seats in one.
+struct Timing {
+    duration: i32,
+    buffer_before: i32,
+    buffer_after: i32,
+    step: i32,
+    capacity: i32,
+}
+
+/// A new service's booking policy, each limit checked or defaulted.
+struct NewPolicy {
+    channels: String,
+    min_notice: i32,
+    max_advance: i32,
+    cancel_cutoff: i32,
+    reschedule_cutoff: i32,
+}
+
 impl CreateService {
     fn into_service(self, business_id: &str) -> Result<Service, AppError> {
         let mut errors = FieldErrors::default();
         let name = check_name(&mut errors, "name", &self.name);
         let description = check_optional_text(&mut errors, "description", self.description, 2000);
-        let duration = minutes(
+        let timing = new_timing(
             &mut errors,
-            "duration_minutes",
             self.duration_minutes,
-            1..=DAY,
-        );
-        let buffer_before = minutes(
-            &mut errors,
-            "buffer_before_minutes",
-            self.buffer_before_minutes.unwrap_or(0),
-            0..=DAY / 2,
-        );
-        let buffer_after = minutes(
-            &mut errors,
-            "buffer_after_minutes",
-            self.buffer_after_minutes.unwrap_or(0),
-            0..=DAY / 2,
-        );
-        let step = minutes(
-            &mut errors,
-            "slot_step_minutes",
-            self.slot_step_minutes.unwrap_or(15),
-            1..=DAY,
-        );
-        let capacity = minutes(
-            &mut errors,
-            "capacity",
-            self.capacity.unwrap_or(1),
-            1..=1000,
+            self.buffer_before_minutes,
+            self.buffer_after_minutes,
+            self.slot_step_minutes,
+            self.capacity,
         );
         let (price_cents, currency) = check_price(&mut errors, self.price_cents, self.currency);
-        let policy = self.policy.unwrap_or_default();
-        let all_channels: Vec<String> =
-            Channel::ALL.iter().map(|c| c.as_str().to_owned()).collect();
-        let channels = check_channels(
-            &mut errors,
-            policy.channels.as_deref().unwrap_or(&all_channels),
-        );
-        let min_notice = minutes(
-            &mut errors,
-            "policy.min_notice_minutes",
-            policy.min_notice_minutes.unwrap_or(0),
-            0..=365 * DAY,
-        );
-        let max_advance = minutes(
-            &mut errors,
-            "policy.max_advance_minutes",
-            policy.max_advance_minutes.unwrap_or(90 * DAY),
-            1..=2 * 365 * DAY,
-        );
-        let cancel_cutoff = minutes(
-            &mut errors,
-            "policy.cancel_cutoff_minutes",
-            policy.cancel_cutoff_minutes.unwrap_or(0),
-            0..=365 * DAY,
-        );
-        let reschedule_cutoff = minutes(
-            &mut errors,
-            "policy.reschedule_cutoff_minutes",
-            policy.reschedule_cutoff_minutes.unwrap_or(0),
-            0..=365 * DAY,
-        );
+        let policy = self.policy.unwrap_or_default().into_new(&mut errors);
         let requirements = check_groups(&mut errors, self.requirements);
         let reminders = check_reminder_rules(&mut errors, self.reminders.as_deref().unwrap_or(&[]));
         errors.finish()?;
@@ -430,18 +397,18 @@ impl CreateService {
                 location_id: self.location_id,
                 name,
                 description,
-                duration_minutes: duration,
-                buffer_before_minutes: buffer_before,
-                buffer_after_minutes: buffer_after,
-                slot_step_minutes: step,
-                capacity,
+                duration_minutes: timing.duration,
+                buffer_before_minutes: timing.buffer_before,
+                buffer_after_minutes: timing.buffer_after,
+                slot_step_minutes: timing.step,
+                capacity: timing.capacity,
                 price_cents,
                 currency,
-                min_notice_minutes: min_notice,
-                max_advance_minutes: max_advance,
-                cancel_cutoff_minutes: cancel_cutoff,
-                reschedule_cutoff_minutes: reschedule_cutoff,
-                channels,
+                min_notice_minutes: policy.min_notice,
+                max_advance_minutes: policy.max_advance,
+                cancel_cutoff_minutes: policy.cancel_cutoff,
+                reschedule_cutoff_minutes: policy.reschedule_cutoff,
+                channels: policy.channels,
                 paused_at: None,
                 pause_reason: None,
                 paused_until: None,
@@ -453,6 +420,72 @@ impl CreateService {
             },
             requirements,
         })
+    }
+}
+
+/// A new service's timing: no buffers, a slot every 15 minutes and one
+/// seat unless asked otherwise.
+fn new_timing(
+    errors: &mut FieldErrors,
+    duration: i64,
+    buffer_before: Option<i64>,
+    buffer_after: Option<i64>,
+    step: Option<i64>,
+    capacity: Option<i64>,
+) -> Timing {
+    Timing {
+        duration: minutes(errors, "duration_minutes", duration, 1..=DAY),
+        buffer_before: minutes(
+            errors,
+            "buffer_before_minutes",
+            buffer_before.unwrap_or(0),
+            0..=DAY / 2,
+        ),
+        buffer_after: minutes(
+            errors,
+            "buffer_after_minutes",
+            buffer_after.unwrap_or(0),
+            0..=DAY / 2,
+        ),
+        step: minutes(errors, "slot_step_minutes", step.unwrap_or(15), 1..=DAY),
+        capacity: minutes(errors, "capacity", capacity.unwrap_or(1), 1..=1000),
+    }
+}
+
+impl PolicyInput {
+    /// A new service's policy: every channel, no notice, 90 days ahead and
+    /// no cutoffs unless asked otherwise.
+    fn into_new(self, errors: &mut FieldErrors) -> NewPolicy {
+        let all_channels: Vec<String> =
+            Channel::ALL.iter().map(|c| c.as_str().to_owned()).collect();
+        let channels = check_channels(errors, self.channels.as_deref().unwrap_or(&all_channels));
+        NewPolicy {
+            channels,
+            min_notice: minutes(
+                errors,
+                "policy.min_notice_minutes",
+                self.min_notice_minutes.unwrap_or(0),
+                0..=365 * DAY,
+            ),
+            max_advance: minutes(
+                errors,
+                "policy.max_advance_minutes",
+                self.max_advance_minutes.unwrap_or(90 * DAY),
+                1..=2 * 365 * DAY,
+            ),
+            cancel_cutoff: minutes(
+                errors,
+                "policy.cancel_cutoff_minutes",
+                self.cancel_cutoff_minutes.unwrap_or(0),
+                0..=365 * DAY,
+            ),
+            reschedule_cutoff: minutes(
+                errors,
+                "policy.reschedule_cutoff_minutes",
+                self.reschedule_cutoff_minutes.unwrap_or(0),
+                0..=365 * DAY,
+            ),
+        }
     }
 }
 

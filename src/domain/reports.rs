@@ -118,6 +118,33 @@ pub fn contact_report(
     costs: &HashMap<ContactChannel, i64>,
     bookings: i64,
 ) -> ContactReport {
+    let rows = contact_rows(lines, intents, costs);
+    let totals = contact_totals(&rows);
+    let top_intents_by_cost = costliest_intents(&rows, intents);
+    ContactReport {
+        contacts_per_booking: (bookings > 0)
+            .then(|| round_to(totals.contacts as f64 / bookings as f64, 2)),
+        rows,
+        totals,
+        bookings,
+        top_intents_by_cost,
+    }
+}
+
+/// An intent's name and owner; an intent no longer configured goes by its code.
+fn label_of(intents: &HashMap<String, IntentLabel>, code: &str) -> IntentLabel {
+    intents.get(code).cloned().unwrap_or(IntentLabel {
+        name: code.to_owned(),
+        owner: None,
+    })
+}
+
+/// The contacts grouped by intent and channel, each group costed.
+fn contact_rows(
+    lines: &[ContactLine],
+    intents: &HashMap<String, IntentLabel>,
+    costs: &HashMap<ContactChannel, i64>,
+) -> Vec<ContactRow> {
     let mut groups: BTreeMap<(String, ContactChannel), (i64, i64, i64)> = BTreeMap::new();
     for line in lines {
         let entry = groups
@@ -127,17 +154,11 @@ pub fn contact_report(
         entry.1 += line.seconds;
         entry.2 += i64::from(line.first_contact_resolution);
     }
-    let label = |code: &str| {
-        intents.get(code).cloned().unwrap_or(IntentLabel {
-            name: code.to_owned(),
-            owner: None,
-        })
-    };
-    let rows: Vec<ContactRow> = groups
+    groups
         .into_iter()
         .map(|((intent, channel), (contacts, seconds, fcr))| {
             let per_minute = costs.get(&channel).copied();
-            let label = label(&intent);
+            let label = label_of(intents, &intent);
             ContactRow {
                 intent,
                 intent_name: label.name,
@@ -152,13 +173,32 @@ pub fn contact_report(
                 fcr_rate: rate(fcr, contacts),
             }
         })
-        .collect();
+        .collect()
+}
+
+/// The rows added up; the cost is the sum of the rows' rounded costs.
+fn contact_totals(rows: &[ContactRow]) -> ContactTotals {
     let contacts: i64 = rows.iter().map(|r| r.contacts).sum();
     let seconds: i64 = rows.iter().map(|r| r.total_seconds).sum();
     let fcr: i64 = rows.iter().map(|r| r.first_contact_resolutions).sum();
     let cost: i64 = rows.iter().map(|r| r.estimated_cost_cents).sum();
+    ContactTotals {
+        contacts,
+        total_minutes: minutes(seconds),
+        estimated_cost_cents: cost,
+        first_contact_resolutions: fcr,
+        fcr_rate: rate(fcr, contacts),
+    }
+}
+
+/// The [`TOP_INTENTS`] intents that cost most over every channel, costliest
+/// first, ties by code.
+fn costliest_intents(
+    rows: &[ContactRow],
+    intents: &HashMap<String, IntentLabel>,
+) -> Vec<IntentCost> {
     let mut by_intent: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    for row in &rows {
+    for row in rows {
         let entry = by_intent.entry(row.intent.clone()).or_default();
         entry.0 += row.contacts;
         entry.1 += row.estimated_cost_cents;
@@ -166,7 +206,7 @@ pub fn contact_report(
     let mut top: Vec<IntentCost> = by_intent
         .into_iter()
         .map(|(intent, (contacts, cost))| {
-            let label = label(&intent);
+            let label = label_of(intents, &intent);
             IntentCost {
                 intent,
                 intent_name: label.name,
@@ -182,20 +222,7 @@ pub fn contact_report(
             .then_with(|| a.intent.cmp(&b.intent))
     });
     top.truncate(TOP_INTENTS);
-    ContactReport {
-        rows,
-        totals: ContactTotals {
-            contacts,
-            total_minutes: minutes(seconds),
-            estimated_cost_cents: cost,
-            first_contact_resolutions: fcr,
-            fcr_rate: rate(fcr, contacts),
-        },
-        bookings,
-        contacts_per_booking: (bookings > 0)
-            .then(|| round_to(contacts as f64 / bookings as f64, 2)),
-        top_intents_by_cost: top,
-    }
+    top
 }
 
 /// One feedback request (one completed visit) and its answer, if any.

@@ -666,11 +666,38 @@ fn record_attempt(
             response_snippet: result.snippet.clone(),
         })
         .execute(conn)?;
+    settle_delivery(conn, delivery, result, at, jitter)?;
+    let sub: Subscription = webhook_subscriptions::table
+        .filter(webhook_subscriptions::id.eq(&delivery.subscription_id))
+        .select(Subscription::as_select())
+        .first(conn)?;
+    if result.delivered() {
+        if sub.failing_since.is_some() {
+            diesel::update(
+                webhook_subscriptions::table.filter(webhook_subscriptions::id.eq(&sub.id)),
+            )
+            .set(webhook_subscriptions::failing_since.eq(None::<NaiveDateTime>))
+            .execute(conn)?;
+        }
+        return Ok(());
+    }
+    record_failure(conn, &sub, result.status == Some(410), at)
+}
+
+/// The delivery's state after an attempt: delivered, pending its next try
+/// by the schedule (or `Retry-After`), or failed when the schedule is spent
+/// or the endpoint is gone.
+fn settle_delivery(
+    conn: &mut DbConnection,
+    delivery: &Delivery,
+    result: &AttemptResult,
+    at: NaiveDateTime,
+    jitter: f64,
+) -> QueryResult<()> {
     let attempts = delivery.attempts + 1;
-    let gone = result.status == Some(410);
     let (state, next) = if result.delivered() {
         ("delivered", None)
-    } else if gone {
+    } else if result.status == Some(410) {
         ("failed", None)
     } else {
         match rules::retry_delay(attempts as u32, jitter, result.retry_after) {
@@ -690,20 +717,18 @@ fn record_attempt(
             webhook_deliveries::delivered_at.eq(result.delivered().then_some(at)),
         ))
         .execute(conn)?;
-    let sub: Subscription = webhook_subscriptions::table
-        .filter(webhook_subscriptions::id.eq(&delivery.subscription_id))
-        .select(Subscription::as_select())
-        .first(conn)?;
-    if result.delivered() {
-        if sub.failing_since.is_some() {
-            diesel::update(
-                webhook_subscriptions::table.filter(webhook_subscriptions::id.eq(&sub.id)),
-            )
-            .set(webhook_subscriptions::failing_since.eq(None::<NaiveDateTime>))
-            .execute(conn)?;
-        }
-        return Ok(());
-    }
+    Ok(())
+}
+
+/// A failed attempt on the subscription: failing since its first failure,
+/// and disabled, with a `webhook.disabled` event, once the endpoint is gone
+/// or has failed for five days.
+fn record_failure(
+    conn: &mut DbConnection,
+    sub: &Subscription,
+    gone: bool,
+    at: NaiveDateTime,
+) -> Result<(), AppError> {
     let failing_since = sub.failing_since.unwrap_or(at);
     let disable = if gone {
         Some("the endpoint answered 410 Gone")
