@@ -60,48 +60,71 @@ pub struct Application {
     senders: std::sync::Arc<crate::workers::senders::Senders>,
 }
 
+/// What every worker's handlers share: the pool, the keys, the limits and
+/// the counters, built once from the settings.
+#[derive(Clone)]
+struct Shared {
+    pool: web::Data<DbPool>,
+    strangers: web::Data<api::strangers::StrangerLimits>,
+    partner_limits: web::Data<api::oauth::PartnerLimits>,
+    keys: web::Data<TokenKeys>,
+    metrics: web::Data<Metrics>,
+    booking_settings: web::Data<api::BookingSettings>,
+    contact_rules: web::Data<api::ContactRules>,
+    known_businesses: web::Data<api::auth::KnownBusinesses>,
+    notify: web::Data<crate::config::NotifySettings>,
+    client_limits: web::Data<crate::config::ClientLimits>,
+}
+
+impl Shared {
+    fn new(settings: &Settings, pool: DbPool, keys: TokenKeys) -> Self {
+        Self {
+            pool: web::Data::new(pool),
+            strangers: web::Data::new(api::strangers::StrangerLimits::new(settings.online.clone())),
+            partner_limits: web::Data::new(api::oauth::PartnerLimits::new(&settings.online)),
+            keys: web::Data::new(keys),
+            metrics: web::Data::new(Metrics::default()),
+            booking_settings: web::Data::new(api::BookingSettings {
+                hold_ttl: chrono::Duration::minutes(settings.hold_minutes.clamp(1, 24 * 60)),
+            }),
+            contact_rules: web::Data::new(api::ContactRules {
+                fcr_window: chrono::Duration::days(settings.fcr_window_days.clamp(1, 366)),
+            }),
+            known_businesses: web::Data::new(api::auth::KnownBusinesses::default()),
+            notify: web::Data::new(settings.notify.clone()),
+            client_limits: web::Data::new(settings.clients.clone()),
+        }
+    }
+}
+
 impl Application {
     /// Binds `settings.bind` (port 0 picks a free port) and prepares the server.
     pub fn build(settings: &Settings, pool: DbPool, keys: TokenKeys) -> Result<Self, String> {
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| format!("cannot bind {}: {e}", settings.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-        let pool = web::Data::new(pool);
-        let keys = web::Data::new(keys);
-        let metrics = web::Data::new(Metrics::default());
-        let booking_settings = web::Data::new(api::BookingSettings {
-            hold_ttl: chrono::Duration::minutes(settings.hold_minutes.clamp(1, 24 * 60)),
-        });
-        let contact_rules = web::Data::new(api::ContactRules {
-            fcr_window: chrono::Duration::days(settings.fcr_window_days.clamp(1, 366)),
-        });
-        let sweep_pool = pool.clone();
+        let shared = Shared::new(settings, pool, keys);
+        let sweep_pool = shared.pool.clone();
         let senders = std::sync::Arc::new(crate::workers::senders::Senders::from_settings(
             &settings.notify,
         )?);
-        let strangers =
-            web::Data::new(api::strangers::StrangerLimits::new(settings.online.clone()));
-        let partner_limits = web::Data::new(api::oauth::PartnerLimits::new(&settings.online));
         let cors_origins = settings.online.cors_origins.clone();
-        let known_businesses = web::Data::new(api::auth::KnownBusinesses::default());
-        let notify = web::Data::new(settings.notify.clone());
-        let client_limits = web::Data::new(settings.clients.clone());
         let connections = api::slow_clients::ConnectionCounts::new(
             &settings.clients,
             settings.online.trusted_proxies.clone(),
         );
         let server = HttpServer::new(move || {
             App::new()
-                .app_data(pool.clone())
-                .app_data(strangers.clone())
-                .app_data(partner_limits.clone())
-                .app_data(keys.clone())
-                .app_data(metrics.clone())
-                .app_data(booking_settings.clone())
-                .app_data(contact_rules.clone())
-                .app_data(known_businesses.clone())
-                .app_data(notify.clone())
-                .app_data(client_limits.clone())
+                .app_data(shared.pool.clone())
+                .app_data(shared.strangers.clone())
+                .app_data(shared.partner_limits.clone())
+                .app_data(shared.keys.clone())
+                .app_data(shared.metrics.clone())
+                .app_data(shared.booking_settings.clone())
+                .app_data(shared.contact_rules.clone())
+                .app_data(shared.known_businesses.clone())
+                .app_data(shared.notify.clone())
+                .app_data(shared.client_limits.clone())
                 .wrap(middleware::from_fn(api::methods::answer_methods))
                 .wrap(middleware::from_fn(
                     api::idempotency::honour_idempotency_keys,

@@ -114,36 +114,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     country,
                     slug,
                 },
-        } => {
-            domain::catalog::parse_time_zone(&timezone)?;
-            let country = country
-                .map(|c| domain::contact::parse_country(&c).map_err(|e| format!("--country: {e}")))
-                .transpose()?;
-            if name.trim().is_empty() {
-                return Err("--name must not be empty".into());
-            }
-            let pool = open_database(&settings)?;
-            let mut conn = pool.get().map_err(|e| e.to_string())?;
-            let slug = slug
-                .map(|s| domain::catalog::parse_slug(&s).map_err(|e| format!("--slug: {e}")))
-                .transpose()?;
-            let slug = match slug {
-                Some(slug) => slug,
-                None => {
-                    store::businesses::free_slug_for(&mut conn, &name).map_err(|e| e.to_string())?
-                }
-            };
-            let business = Business {
-                id: ids::new_id("biz"),
-                name: name.trim().to_owned(),
-                timezone,
-                created_at: store::now(),
-                slug: Some(slug),
-            };
-            store::businesses::create(&mut conn, &business, country).map_err(|e| e.to_string())?;
-            println!("{}", business.id);
-            Ok(())
-        }
+        } => create_business(&settings, name, timezone, country, slug),
         Command::Token {
             business,
             role,
@@ -165,20 +136,61 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("{}", demo::load(&mut conn).map_err(|e| e.to_string())?);
             Ok(())
         }
-        Command::Openapi { check } => {
-            let generated = ApiDoc::json();
-            if !check {
-                print!("{generated}");
-                return Ok(());
-            }
-            let committed = std::fs::read_to_string("openapi/openapi.json")
-                .map_err(|e| format!("cannot read openapi/openapi.json: {e}"))?;
-            if committed == generated {
-                Ok(())
-            } else {
-                Err("openapi/openapi.json differs from the code; run `slotwise openapi > openapi/openapi.json`".into())
-            }
-        }
+        Command::Openapi { check } => openapi(check),
+    }
+}
+
+/// `slotwise business create`: checks what it can before opening the
+/// database, then takes the slug asked for or a free one made from the name.
+fn create_business(
+    settings: &Settings,
+    name: String,
+    timezone: String,
+    country: Option<String>,
+    slug: Option<String>,
+) -> Result<(), String> {
+    domain::catalog::parse_time_zone(&timezone)?;
+    let country = country
+        .map(|c| domain::contact::parse_country(&c).map_err(|e| format!("--country: {e}")))
+        .transpose()?;
+    if name.trim().is_empty() {
+        return Err("--name must not be empty".into());
+    }
+    let pool = open_database(settings)?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let slug = slug
+        .map(|s| domain::catalog::parse_slug(&s).map_err(|e| format!("--slug: {e}")))
+        .transpose()?;
+    let slug = match slug {
+        Some(slug) => slug,
+        None => store::businesses::free_slug_for(&mut conn, &name).map_err(|e| e.to_string())?,
+    };
+    let business = Business {
+        id: ids::new_id("biz"),
+        name: name.trim().to_owned(),
+        timezone,
+        created_at: store::now(),
+        slug: Some(slug),
+    };
+    store::businesses::create(&mut conn, &business, country).map_err(|e| e.to_string())?;
+    println!("{}", business.id);
+    Ok(())
+}
+
+/// `slotwise openapi`: prints the document, or with `--check` fails when
+/// the committed one differs from the code.
+fn openapi(check: bool) -> Result<(), String> {
+    let generated = ApiDoc::json();
+    if !check {
+        print!("{generated}");
+        return Ok(());
+    }
+    let committed = std::fs::read_to_string("openapi/openapi.json")
+        .map_err(|e| format!("cannot read openapi/openapi.json: {e}"))?;
+    if committed == generated {
+        Ok(())
+    } else {
+        Err("openapi/openapi.json differs from the code; run `slotwise openapi > openapi/openapi.json`".into())
     }
 }
 

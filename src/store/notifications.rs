@@ -6,14 +6,16 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde_json::Value;
 
+use super::bookings::Booking;
+use super::customers::Customer;
 use super::events::Event;
 use super::PageRequest;
 use crate::db::{self, write_transaction, DbConnection};
 use crate::domain::catalog::parse_time_zone;
 use crate::domain::customer::ContactPreference;
 use crate::domain::notifications::{
-    choose_channel, parse_reminders, reminder_due, render, still_true, BookingNow, Facts, Kind,
-    Reach, Sender,
+    choose_channel, parse_reminders, reminder_due, render, still_true, BookingNow, Channel, Facts,
+    Kind, Message, Reach, Sender,
 };
 use crate::error::AppError;
 use crate::ids::new_id;
@@ -395,25 +397,9 @@ pub fn send_one(
 ) -> Result<Sent, AppError> {
     let at = now.naive_utc();
     write_transaction(conn, |conn| {
-        let Some(n) = notifications::table
-            .filter(notifications::id.eq(id))
-            .select(Notification::as_select())
-            .first(conn)
-            .optional()?
-        else {
+        let Some(n) = still_scheduled(conn, id)? else {
             return Ok(Sent::Gone);
         };
-        if let Some(booking_id) = &n.booking_id {
-            db::lock_booking(conn, booking_id)?;
-        }
-        // Re-read after the lock: a cancel that committed meanwhile skipped it.
-        let state: String = notifications::table
-            .filter(notifications::id.eq(id))
-            .select(notifications::state)
-            .first(conn)?;
-        if state != "scheduled" {
-            return Ok(Sent::Gone);
-        }
         let Some(kind) = Kind::parse(&n.kind) else {
             tracing::error!(notification = %n.id, kind = %n.kind, "unknown stored notification kind");
             set_state(conn, id, "failed", Some("unknown_kind"), at)?;
@@ -435,87 +421,140 @@ pub fn send_one(
             return Ok(Sent::Skipped(reason.into()));
         }
         let customer = super::customers::find(conn, &n.business_id, &booking.customer_id)?;
-        let reach = Reach {
-            email: customer.email.as_deref(),
-            phone: customer.phone.as_deref(),
-            preferred: customer
-                .preferred_channel
-                .as_deref()
-                .and_then(ContactPreference::parse),
-            email_sender: sender.sends_email(),
-            text_sender: sender.sends_text(),
-        };
-        let (channel, recipient) = match choose_channel(&reach) {
+        let (channel, recipient) = match choose_channel(&reach_of(&customer, sender)) {
             Ok(choice) => choice,
             Err(reason) => {
                 set_state(conn, id, "skipped", Some(reason), at)?;
                 return Ok(Sent::Skipped(reason.into()));
             }
         };
-        let service = super::services::find(conn, &n.business_id, &booking.service_id)?;
-        let location = super::locations::find(conn, &n.business_id, &booking.location_id)?;
-        let business = super::businesses::find(conn, &n.business_id)?
-            .ok_or_else(|| AppError::not_found("business"))?;
-        let token = n
-            .detail
-            .as_deref()
-            .and_then(|d| serde_json::from_str::<Value>(d).ok())
-            .and_then(|d| {
-                d.get("feedback_token")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            });
-        let link = token.map(|t| sender.feedback_link(&t));
-        let notice = n
-            .detail
-            .as_deref()
-            .and_then(|d| serde_json::from_str::<Value>(d).ok())
-            .and_then(|d| d.get("notice").and_then(Value::as_str).map(str::to_owned));
-        let message = render(
-            kind,
-            &Facts {
-                business: &business.name,
-                customer: &customer.name,
-                service: &service.row.name,
-                location: &location.name,
-                reference: &booking.reference,
-                starts_at: booking.starts_at.and_utc(),
-                zone: parse_time_zone(&location.timezone).unwrap_or(chrono_tz::UTC),
-                feedback_link: link.as_deref(),
-                notice: notice.as_deref(),
-            },
-        );
+        let message = message_for(conn, &n, kind, &booking, &customer, sender)?;
         let recipient = recipient.to_owned();
         let outcome = sender.send(channel, &recipient, &message);
-        let attempts = n.attempts + 1;
-        let sent = match &outcome {
-            Ok(()) => Sent::Sent,
-            Err(_) if attempts >= MAX_ATTEMPTS => Sent::Failed,
-            Err(_) => Sent::Retried,
-        };
-        let state = match sent {
-            Sent::Sent => "sent",
-            Sent::Failed => "failed",
-            _ => "scheduled",
-        };
-        // Back off a minute, then four, before the last try.
-        let due_at = match sent {
-            Sent::Retried => at + Duration::minutes(4_i64.pow(attempts as u32 - 1)),
-            _ => n.due_at,
-        };
-        diesel::update(notifications::table.filter(notifications::id.eq(id)))
-            .set((
-                notifications::state.eq(state),
-                notifications::reason.eq(outcome.as_ref().err()),
-                notifications::channel.eq(Some(channel.as_str())),
-                notifications::recipient.eq(Some(&recipient)),
-                notifications::attempts.eq(attempts),
-                notifications::due_at.eq(due_at),
-                notifications::claimed_until.eq(None::<NaiveDateTime>),
-                notifications::sent_at.eq((sent == Sent::Sent).then_some(at)),
-                notifications::updated_at.eq(at),
-            ))
-            .execute(conn)?;
-        Ok(sent)
+        Ok(record_send(conn, &n, channel, &recipient, outcome, at)?)
     })
+}
+
+/// The notification, if it is still scheduled once its booking's row is
+/// locked: a cancel that committed meanwhile skipped it.
+fn still_scheduled(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Notification>> {
+    let Some(n) = notifications::table
+        .filter(notifications::id.eq(id))
+        .select(Notification::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    if let Some(booking_id) = &n.booking_id {
+        db::lock_booking(conn, booking_id)?;
+    }
+    // Re-read after the lock: a cancel that committed meanwhile skipped it.
+    let state: String = notifications::table
+        .filter(notifications::id.eq(id))
+        .select(notifications::state)
+        .first(conn)?;
+    Ok((state == "scheduled").then_some(n))
+}
+
+/// How the customer can be reached by what is configured to send.
+fn reach_of<'a>(customer: &'a Customer, sender: &dyn Sender) -> Reach<'a> {
+    Reach {
+        email: customer.email.as_deref(),
+        phone: customer.phone.as_deref(),
+        preferred: customer
+            .preferred_channel
+            .as_deref()
+            .and_then(ContactPreference::parse),
+        email_sender: sender.sends_email(),
+        text_sender: sender.sends_text(),
+    }
+}
+
+/// The message as it reads now: the booking's business, service and
+/// location by their current names, with the survey link or broadcast
+/// notice the notification was planned with.
+fn message_for(
+    conn: &mut DbConnection,
+    n: &Notification,
+    kind: Kind,
+    booking: &Booking,
+    customer: &Customer,
+    sender: &dyn Sender,
+) -> Result<Message, AppError> {
+    let service = super::services::find(conn, &n.business_id, &booking.service_id)?;
+    let location = super::locations::find(conn, &n.business_id, &booking.location_id)?;
+    let business = super::businesses::find(conn, &n.business_id)?
+        .ok_or_else(|| AppError::not_found("business"))?;
+    let token = n
+        .detail
+        .as_deref()
+        .and_then(|d| serde_json::from_str::<Value>(d).ok())
+        .and_then(|d| {
+            d.get("feedback_token")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
+    let link = token.map(|t| sender.feedback_link(&t));
+    let notice = n
+        .detail
+        .as_deref()
+        .and_then(|d| serde_json::from_str::<Value>(d).ok())
+        .and_then(|d| d.get("notice").and_then(Value::as_str).map(str::to_owned));
+    Ok(render(
+        kind,
+        &Facts {
+            business: &business.name,
+            customer: &customer.name,
+            service: &service.row.name,
+            location: &location.name,
+            reference: &booking.reference,
+            starts_at: booking.starts_at.and_utc(),
+            zone: parse_time_zone(&location.timezone).unwrap_or(chrono_tz::UTC),
+            feedback_link: link.as_deref(),
+            notice: notice.as_deref(),
+        },
+    ))
+}
+
+/// Writes what came of a send: sent, failed for good after the last
+/// attempt, or scheduled again after a back-off.
+fn record_send(
+    conn: &mut DbConnection,
+    n: &Notification,
+    channel: Channel,
+    recipient: &str,
+    outcome: Result<(), String>,
+    at: NaiveDateTime,
+) -> QueryResult<Sent> {
+    let attempts = n.attempts + 1;
+    let sent = match &outcome {
+        Ok(()) => Sent::Sent,
+        Err(_) if attempts >= MAX_ATTEMPTS => Sent::Failed,
+        Err(_) => Sent::Retried,
+    };
+    let state = match sent {
+        Sent::Sent => "sent",
+        Sent::Failed => "failed",
+        _ => "scheduled",
+    };
+    // Back off a minute, then four, before the last try.
+    let due_at = match sent {
+        Sent::Retried => at + Duration::minutes(4_i64.pow(attempts as u32 - 1)),
+        _ => n.due_at,
+    };
+    diesel::update(notifications::table.filter(notifications::id.eq(&n.id)))
+        .set((
+            notifications::state.eq(state),
+            notifications::reason.eq(outcome.as_ref().err()),
+            notifications::channel.eq(Some(channel.as_str())),
+            notifications::recipient.eq(Some(recipient)),
+            notifications::attempts.eq(attempts),
+            notifications::due_at.eq(due_at),
+            notifications::claimed_until.eq(None::<NaiveDateTime>),
+            notifications::sent_at.eq((sent == Sent::Sent).then_some(at)),
+            notifications::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(sent)
 }

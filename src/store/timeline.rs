@@ -155,24 +155,52 @@ pub fn parse_position(text: &str) -> Option<(NaiveDateTime, String)> {
     (!id.is_empty()).then(|| (at, id.to_owned()))
 }
 
+/// A position to read before, if any: `(at, id)` of the last entry seen.
+type Before<'a> = Option<&'a (NaiveDateTime, String)>;
+
+/// Narrows a query to entries before the position: `(at, id) < (t, i)`,
+/// spelled for both backends.
+macro_rules! older_than {
+    ($query:expr, $before:expr, $at:expr, $id:expr) => {
+        match $before {
+            Some((t, i)) => $query.filter($at.lt(*t).or($at.eq(*t).and($id.lt(i.clone())))),
+            None => $query,
+        }
+    };
+}
+
 /// Up to `limit` entries older than `before` (a position), newest first.
 /// Each source is read already ordered and bounded, then merged.
 pub fn timeline(
     conn: &mut DbConnection,
     business: &str,
     customer_id: &str,
-    before: Option<&(NaiveDateTime, String)>,
+    before: Before<'_>,
     limit: i64,
 ) -> Result<Vec<TimelineEntry>, AppError> {
-    // (at, id) < (t, i), spelled for both backends.
-    macro_rules! older_than {
-        ($query:expr, $at:expr, $id:expr) => {
-            match before {
-                Some((t, i)) => $query.filter($at.lt(*t).or($at.eq(*t).and($id.lt(i.clone())))),
-                None => $query,
-            }
-        };
-    }
+    let steps = booking_steps(conn, business, customer_id, before, limit)?;
+    let contacts = contacts(conn, business, customer_id, before, limit)?;
+    let notes = notes(conn, business, customer_id, before, limit)?;
+    let answers = answers(conn, business, customer_id, before, limit)?;
+    let mut entries: Vec<TimelineEntry> = steps
+        .into_iter()
+        .chain(contacts.into_iter().map(TimelineEntry::Interaction))
+        .chain(notes.into_iter().map(TimelineEntry::Note))
+        .chain(answers.into_iter().map(TimelineEntry::Feedback))
+        .collect();
+    entries.sort_by_key(|e| std::cmp::Reverse(e.position()));
+    entries.truncate(limit as usize);
+    Ok(entries)
+}
+
+/// The steps of the customer's bookings, each with its booking's reference.
+fn booking_steps(
+    conn: &mut DbConnection,
+    business: &str,
+    customer_id: &str,
+    before: Before<'_>,
+    limit: i64,
+) -> QueryResult<Vec<TimelineEntry>> {
     let references: Vec<(String, String)> = bookings::table
         .filter(bookings::business_id.eq(business))
         .filter(bookings::customer_id.eq(customer_id))
@@ -192,35 +220,13 @@ pub fn timeline(
         ))
         .limit(limit)
         .into_boxed();
-    let history: Vec<HistoryEntry> =
-        older_than!(history, booking_history::created_at, booking_history::id).load(conn)?;
-    let contacts = interactions::table
-        .filter(interactions::business_id.eq(business))
-        .filter(interactions::customer_id.eq(customer_id))
-        .select(Interaction::as_select())
-        .order((interactions::occurred_at.desc(), interactions::id.desc()))
-        .limit(limit)
-        .into_boxed();
-    let contacts: Vec<Interaction> =
-        older_than!(contacts, interactions::occurred_at, interactions::id).load(conn)?;
-    let notes = customer_notes::table
-        .filter(customer_notes::business_id.eq(business))
-        .filter(customer_notes::customer_id.eq(customer_id))
-        .select(Note::as_select())
-        .order((customer_notes::created_at.desc(), customer_notes::id.desc()))
-        .limit(limit)
-        .into_boxed();
-    let notes: Vec<Note> =
-        older_than!(notes, customer_notes::created_at, customer_notes::id).load(conn)?;
-    let answers = feedback::table
-        .filter(feedback::business_id.eq(business))
-        .filter(feedback::customer_id.eq(customer_id))
-        .select(Feedback::as_select())
-        .order((feedback::created_at.desc(), feedback::id.desc()))
-        .limit(limit)
-        .into_boxed();
-    let answers: Vec<Feedback> =
-        older_than!(answers, feedback::created_at, feedback::id).load(conn)?;
+    let history: Vec<HistoryEntry> = older_than!(
+        history,
+        before,
+        booking_history::created_at,
+        booking_history::id
+    )
+    .load(conn)?;
     let reference_of = |booking_id: &str| {
         references
             .iter()
@@ -228,19 +234,79 @@ pub fn timeline(
             .map(|(_, r)| r.clone())
             .unwrap_or_default()
     };
-    let mut entries: Vec<TimelineEntry> = history
+    Ok(history
         .into_iter()
         .map(|h| {
             let reference = reference_of(&h.booking_id);
             TimelineEntry::Booking(h, reference)
         })
-        .chain(contacts.into_iter().map(TimelineEntry::Interaction))
-        .chain(notes.into_iter().map(TimelineEntry::Note))
-        .chain(answers.into_iter().map(TimelineEntry::Feedback))
-        .collect();
-    entries.sort_by_key(|e| std::cmp::Reverse(e.position()));
-    entries.truncate(limit as usize);
-    Ok(entries)
+        .collect())
+}
+
+/// Calls, visits and messages logged with the customer.
+fn contacts(
+    conn: &mut DbConnection,
+    business: &str,
+    customer_id: &str,
+    before: Before<'_>,
+    limit: i64,
+) -> QueryResult<Vec<Interaction>> {
+    let contacts = interactions::table
+        .filter(interactions::business_id.eq(business))
+        .filter(interactions::customer_id.eq(customer_id))
+        .select(Interaction::as_select())
+        .order((interactions::occurred_at.desc(), interactions::id.desc()))
+        .limit(limit)
+        .into_boxed();
+    older_than!(
+        contacts,
+        before,
+        interactions::occurred_at,
+        interactions::id
+    )
+    .load(conn)
+}
+
+/// The staff's notes on the customer.
+fn notes(
+    conn: &mut DbConnection,
+    business: &str,
+    customer_id: &str,
+    before: Before<'_>,
+    limit: i64,
+) -> QueryResult<Vec<Note>> {
+    let notes = customer_notes::table
+        .filter(customer_notes::business_id.eq(business))
+        .filter(customer_notes::customer_id.eq(customer_id))
+        .select(Note::as_select())
+        .order((customer_notes::created_at.desc(), customer_notes::id.desc()))
+        .limit(limit)
+        .into_boxed();
+    older_than!(
+        notes,
+        before,
+        customer_notes::created_at,
+        customer_notes::id
+    )
+    .load(conn)
+}
+
+/// The customer's answers to feedback surveys.
+fn answers(
+    conn: &mut DbConnection,
+    business: &str,
+    customer_id: &str,
+    before: Before<'_>,
+    limit: i64,
+) -> QueryResult<Vec<Feedback>> {
+    let answers = feedback::table
+        .filter(feedback::business_id.eq(business))
+        .filter(feedback::customer_id.eq(customer_id))
+        .select(Feedback::as_select())
+        .order((feedback::created_at.desc(), feedback::id.desc()))
+        .limit(limit)
+        .into_boxed();
+    older_than!(answers, before, feedback::created_at, feedback::id).load(conn)
 }
 
 #[cfg(test)]

@@ -6,8 +6,12 @@
 //! for (the resources of the service, and the ticket), recomputes the
 //! location's estimates, and writes an event when a ticket's promised range
 //! moves by more than [`ESTIMATE_THRESHOLD`](crate::domain::queue::ESTIMATE_THRESHOLD).
+//! The board itself is computed in `board`.
 
-use std::collections::{BTreeSet, HashMap};
+mod board;
+
+use board::board_of;
+pub use board::{board, ArrivedVisit, Board, QueuedTicket};
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use chrono_tz::Tz;
@@ -18,20 +22,14 @@ use super::bookings::{self, Actor, Arrival, Booking, CustomerRef, NewBooking, Sl
 use super::calendar::{self, Except, ServiceContext};
 use super::customers::Customer;
 use super::locations::{self, Location};
-use super::resources::Resource;
-use super::{events, holds, services, with_retries, TxError};
+use super::{events, holds, with_retries, TxError};
 use crate::db::{lock_resources, lock_ticket, DbConnection};
-use crate::domain::availability::{self, resolve_wall_clock, working_time, Edge};
-use crate::domain::catalog::parse_time_zone;
-use crate::domain::lifecycle::BookingStatus;
+use crate::domain::availability::{self, resolve_wall_clock, Edge};
 use crate::domain::queue::{
-    self, appointment_estimate, moved_enough, next_ticket_status, ticket_code, typical_and_long,
-    Estimate, Lane, Taken, TicketStatus, TicketStep, Visit,
+    moved_enough, next_ticket_status, ticket_code, TicketStatus, TicketStep,
 };
 use crate::error::AppError;
-use crate::schema::{
-    allocations, booking_history, bookings as booking_rows, queue_tickets, resources,
-};
+use crate::schema::queue_tickets;
 
 /// How far ahead a free slot counts as "now" for someone at the desk.
 pub const WALK_IN_WINDOW: Duration = Duration::minutes(10);
@@ -124,40 +122,6 @@ pub enum WalkInOutcome {
         customer: Option<Customer>,
         board: Box<Board>,
     },
-}
-
-/// One line of the board: a ticket with its estimate.
-#[derive(Debug, Clone)]
-pub struct QueuedTicket {
-    pub ticket: Ticket,
-    /// 1 for the next to be served.
-    pub position: u32,
-    pub estimate: Estimate,
-}
-
-/// An appointment that has arrived, with when it is likely to start.
-#[derive(Debug, Clone)]
-pub struct ArrivedVisit {
-    pub booking: Booking,
-    pub customer_name: String,
-    pub estimate: (DateTime<Utc>, DateTime<Utc>),
-}
-
-/// A location's queue as the desk sees it.
-#[derive(Debug, Clone)]
-pub struct Board {
-    pub location: Location,
-    pub tz: Tz,
-    pub as_of: DateTime<Utc>,
-    pub in_service: Vec<(Booking, String)>,
-    pub arrived: Vec<ArrivedVisit>,
-    pub tickets: Vec<QueuedTicket>,
-}
-
-impl Board {
-    pub fn entry(&self, ticket_id: &str) -> Option<&QueuedTicket> {
-        self.tickets.iter().find(|t| t.ticket.id == ticket_id)
-    }
 }
 
 fn text_day(at: DateTime<Utc>, tz: Tz) -> String {
@@ -278,39 +242,20 @@ fn queue_ticket(
     now: DateTime<Utc>,
 ) -> Result<WalkInOutcome, TxError> {
     let at = now.naive_utc();
-    let customer = match &request.customer {
-        CustomerRef::Details {
-            email: None,
-            phone: None,
-            ..
-        } => None,
-        other => Some(bookings::resolve_customer(
-            conn,
-            ctx.business_id(),
-            other,
-            actor,
-            at,
-        )?),
-    };
+    let customer = customer_on_file(conn, ctx, &request.customer, actor, at)?;
     let name = match (&customer, &request.customer) {
         (Some(c), _) => c.name.clone(),
         (None, CustomerRef::Details { name, .. }) => name.clone(),
         (None, CustomerRef::Existing(id)) => id.to_string(),
     };
     let day = text_day(now, ctx.tz);
-    let taken_today: i64 = queue_tickets::table
-        .filter(queue_tickets::location_id.eq(&ctx.location.id))
-        .filter(queue_tickets::local_day.eq(&day))
-        .count()
-        .get_result(conn)?;
+    let code = next_code(conn, &ctx.location.id, &day)?;
     let ticket = Ticket {
         id: crate::ids::new_id("qtk"),
         business_id: ctx.business_id().to_owned(),
         location_id: ctx.location.id.clone(),
         service_id: ctx.service.row.id.clone(),
-        // A unique index backs the count: two desks taking the same
-        // number at once collide, and the retry takes the next one.
-        code: ticket_code(taken_today as u32 + 1),
+        code,
         local_day: day,
         customer_id: customer.as_ref().map(|c| c.id.clone()),
         customer_name: name,
@@ -348,6 +293,43 @@ fn queue_ticket(
         customer,
         board: Box::new(board),
     })
+}
+
+/// The customer record a ticket names: none for a name alone (one is made
+/// when they are served), else the one the details find or make.
+fn customer_on_file(
+    conn: &mut DbConnection,
+    ctx: &ServiceContext,
+    customer: &CustomerRef,
+    actor: &Actor,
+    at: NaiveDateTime,
+) -> Result<Option<Customer>, TxError> {
+    Ok(match customer {
+        CustomerRef::Details {
+            email: None,
+            phone: None,
+            ..
+        } => None,
+        other => Some(bookings::resolve_customer(
+            conn,
+            ctx.business_id(),
+            other,
+            actor,
+            at,
+        )?),
+    })
+}
+
+/// The next code of the location's day. A unique index backs the count:
+/// two desks taking the same number at once collide, and the retry takes
+/// the next one.
+fn next_code(conn: &mut DbConnection, location_id: &str, day: &str) -> QueryResult<String> {
+    let taken_today: i64 = queue_tickets::table
+        .filter(queue_tickets::location_id.eq(location_id))
+        .filter(queue_tickets::local_day.eq(day))
+        .count()
+        .get_result(conn)?;
+    Ok(ticket_code(taken_today as u32 + 1))
 }
 
 pub fn find(conn: &mut DbConnection, business: &str, id: &str) -> Result<Ticket, AppError> {
@@ -548,244 +530,4 @@ pub fn refresh(
         }
     }
     Ok(board)
-}
-
-/// The board of a location, computed fresh (reads write nothing).
-pub fn board(
-    conn: &mut DbConnection,
-    business: &str,
-    location_id: &str,
-    now: DateTime<Utc>,
-) -> Result<Board, AppError> {
-    let location = locations::find(conn, business, location_id)?;
-    board_of(conn, &location, now)
-}
-
-#[derive(Debug, Queryable)]
-struct Allocated {
-    resource_id: String,
-    booking_id: Option<String>,
-    starts_at: NaiveDateTime,
-    ends_at: NaiveDateTime,
-}
-
-fn board_of(
-    conn: &mut DbConnection,
-    location: &Location,
-    now: DateTime<Utc>,
-) -> Result<Board, AppError> {
-    let tz = parse_time_zone(&location.timezone).map_err(AppError::internal)?;
-    // A day ahead: far enough for any queue, and the same at any hour for a
-    // business open around the clock.
-    let horizon = now + Duration::days(1);
-    let mut tickets: Vec<Ticket> = queue_tickets::table
-        .filter(queue_tickets::location_id.eq(&location.id))
-        .filter(queue_tickets::status.eq_any(["waiting", "called"]))
-        .select(Ticket::as_select())
-        .order(queue_tickets::id.asc())
-        .load(conn)?;
-    // Called first (they are on their way to the chair), then by arrival.
-    tickets.sort_by_key(|t| (t.status != "called", t.id.clone()));
-    let visits_today: Vec<Booking> = booking_rows::table
-        .filter(booking_rows::location_id.eq(&location.id))
-        .filter(booking_rows::status.eq_any(["checked_in", "in_service"]))
-        .filter(booking_rows::starts_at.lt(horizon.naive_utc()))
-        .filter(booking_rows::ends_at.gt((now - Duration::days(1)).naive_utc()))
-        .select(Booking::as_select())
-        .order(booking_rows::starts_at.asc())
-        .load(conn)?;
-    let lane_resources: Vec<Resource> = resources::table
-        .filter(resources::location_id.eq(&location.id))
-        .filter(resources::archived_at.is_null())
-        .select(Resource::as_select())
-        .order(resources::id.asc())
-        .load(conn)?;
-    let calendars =
-        calendar::calendars_of(conn, &lane_resources, now, horizon, now, Except::default())?;
-    let window = calendar::window_of(conn, &location.id, tz, now, horizon, None, None)?;
-    let ids: Vec<String> = lane_resources.iter().map(|r| r.id.clone()).collect();
-    let allocated: Vec<Allocated> = allocations::table
-        .filter(allocations::resource_id.eq_any(&ids))
-        .filter(allocations::active.eq(true))
-        .filter(allocations::starts_at.lt(horizon.naive_utc()))
-        .filter(allocations::ends_at.gt((now - Duration::days(1)).naive_utc()))
-        .filter(
-            allocations::expires_at
-                .is_null()
-                .or(allocations::expires_at.gt(now.naive_utc())),
-        )
-        .select((
-            allocations::resource_id,
-            allocations::booking_id,
-            allocations::starts_at,
-            allocations::ends_at,
-        ))
-        .load(conn)?;
-    // Durations per service: what completed visits took, else the service's own.
-    let mut service_ids: BTreeSet<String> = tickets.iter().map(|t| t.service_id.clone()).collect();
-    service_ids.extend(visits_today.iter().map(|b| b.service_id.to_string()));
-    let service_ids: Vec<String> = service_ids.into_iter().collect();
-    let mut specs = HashMap::new();
-    for service in services::find_many(conn, &location.business_id, &service_ids)? {
-        let planned = Duration::minutes(service.row.duration_minutes.into());
-        let (typical, long) = typical_and_long(observed_durations(conn, &service.row.id)?)
-            .map(|(t, l)| (t, l.max(t)))
-            .unwrap_or((planned, planned));
-        specs.insert(service.row.id.clone(), (service, typical, long));
-    }
-    if let Some(missing) = service_ids.iter().find(|id| !specs.contains_key(*id)) {
-        // A ticket or visit of this business names a service it no longer has.
-        return Err(AppError::internal(format!(
-            "queue names unknown service {missing}"
-        )));
-    }
-    let running: HashMap<&str, &Booking> = visits_today
-        .iter()
-        .filter(|b| b.status.is(BookingStatus::InService))
-        .map(|b| (b.id.as_str(), b))
-        .collect();
-    let delays = super::broadcasts::delays(conn, &ids, now)?;
-    let lanes: Vec<Lane> = lane_resources
-        .iter()
-        .zip(&calendars)
-        .map(|(resource, cal)| Lane {
-            resource_id: resource.id.clone(),
-            // A paused resource takes nobody new.
-            open: if cal.paused {
-                Vec::new()
-            } else {
-                working_time(cal, &window)
-            },
-            taken: allocated
-                .iter()
-                .filter(|a| a.resource_id == resource.id)
-                .map(|a| {
-                    let visit = a.booking_id.as_deref().and_then(|id| running.get(id));
-                    let late_end = match visit.and_then(|b| specs.get(&*b.service_id)) {
-                        Some((service, _, long)) => (a.starts_at.and_utc()
-                            + Duration::minutes(service.row.buffer_before_minutes.into())
-                            + *long
-                            + Duration::minutes(service.row.buffer_after_minutes.into()))
-                        .max(a.ends_at.and_utc()),
-                        None => a.ends_at.and_utc(),
-                    };
-                    Taken {
-                        start: a.starts_at.and_utc(),
-                        end: a.ends_at.and_utc(),
-                        late_end,
-                        running: visit.is_some(),
-                    }
-                })
-                .collect(),
-            delay: delays.get(&resource.id).copied().unwrap_or_default(),
-        })
-        .collect();
-    let visits: Vec<Visit> = tickets
-        .iter()
-        .map(|t| {
-            let (service, typical, long) = &specs[&t.service_id];
-            let groups = match &t.resource_id {
-                Some(wanted) => {
-                    availability::pin(&service.requirements, std::slice::from_ref(wanted))
-                        .unwrap_or_else(|_| service.requirements.clone())
-                }
-                None => service.requirements.clone(),
-            };
-            Visit {
-                groups,
-                typical: *typical,
-                long: *long,
-                buffer_before: Duration::minutes(service.row.buffer_before_minutes.into()),
-                buffer_after: Duration::minutes(service.row.buffer_after_minutes.into()),
-            }
-        })
-        .collect();
-    let estimates = queue::estimate(&lanes, &visits, now, horizon);
-    let names = customer_names(conn, &visits_today)?;
-    let name_of = |b: &Booking| names.get(&*b.customer_id).cloned().unwrap_or_default();
-    let in_service = visits_today
-        .iter()
-        .filter(|b| b.status.is(BookingStatus::InService))
-        .map(|b| (b.clone(), name_of(b)))
-        .collect();
-    let arrived = visits_today
-        .iter()
-        .filter(|b| b.status.is(BookingStatus::CheckedIn))
-        .map(|b| ArrivedVisit {
-            booking: b.clone(),
-            customer_name: name_of(b),
-            estimate: appointment_estimate(&lanes, &b.resources(), b.starts_at.and_utc(), now),
-        })
-        .collect();
-    Ok(Board {
-        location: location.clone(),
-        tz,
-        as_of: now,
-        in_service,
-        arrived,
-        tickets: tickets
-            .into_iter()
-            .zip(estimates)
-            .enumerate()
-            .map(|(i, (ticket, estimate))| QueuedTicket {
-                ticket,
-                position: i as u32 + 1,
-                estimate,
-            })
-            .collect(),
-    })
-}
-
-fn customer_names(
-    conn: &mut DbConnection,
-    visits: &[Booking],
-) -> QueryResult<HashMap<String, String>> {
-    use crate::schema::customers;
-    let ids: Vec<&str> = visits.iter().map(|b| b.customer_id.as_str()).collect();
-    Ok(customers::table
-        .filter(customers::id.eq_any(ids))
-        .select((customers::id, customers::name))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .collect())
-}
-
-/// How long the latest completed visits of a service took, from their
-/// `start` (or booking start, for walk-ins seated at once) to `complete`.
-fn observed_durations(conn: &mut DbConnection, service_id: &str) -> QueryResult<Vec<Duration>> {
-    let recent: Vec<(String, NaiveDateTime)> = booking_rows::table
-        .filter(booking_rows::service_id.eq(service_id))
-        .filter(booking_rows::status.eq("completed"))
-        .select((booking_rows::id, booking_rows::starts_at))
-        .order(booking_rows::updated_at.desc())
-        .limit(200)
-        .load(conn)?;
-    if recent.len() < 5 {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<&str> = recent.iter().map(|(id, _)| id.as_str()).collect();
-    let steps: Vec<(String, String, NaiveDateTime)> = booking_history::table
-        .filter(booking_history::booking_id.eq_any(ids))
-        .filter(booking_history::action.eq_any(["start", "complete"]))
-        .select((
-            booking_history::booking_id,
-            booking_history::action,
-            booking_history::created_at,
-        ))
-        .load(conn)?;
-    Ok(recent
-        .iter()
-        .filter_map(|(id, booked_start)| {
-            let when = |action: &str| {
-                steps
-                    .iter()
-                    .filter(|(b, a, _)| b == id && a == action)
-                    .map(|s| s.2)
-                    .max()
-            };
-            let started = when("start").unwrap_or(*booked_start);
-            let done = when("complete")?;
-            Some(done - started).filter(|d| *d > Duration::zero())
-        })
-        .collect())
 }
