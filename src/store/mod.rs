@@ -129,6 +129,14 @@ pub fn with_retries<T>(
                 let millis = rand::random_range(1..=5u64 * u64::from(attempt));
                 std::thread::sleep(std::time::Duration::from_millis(millis));
             }
+            Failure::Retry => {
+                // Still contended after every attempt: not the caller's
+                // fault, and nothing was written, so 503 and "retry", not 500.
+                tracing::warn!(%error, attempts = ATTEMPTS, "write still contended after every retry");
+                return Err(AppError::unavailable(
+                    "Other writes keep contending with this one; nothing was saved, retry shortly.",
+                ));
+            }
             _ => return Err(AppError::from(error)),
         }
     }

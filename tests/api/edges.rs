@@ -466,3 +466,23 @@ on_both_databases! {
         assert_eq!(crate::harness::count(app, "customers"), created + 1);
     }
 }
+
+on_both_databases! {
+    fn a_write_still_contended_after_every_retry_answers_503_and_saves_nothing(app: &TestApp) {
+        use actix_web::ResponseError;
+        use diesel::result::{DatabaseErrorKind, Error};
+        use slotwise::store::{self, TxError};
+        let mut attempts = 0;
+        let outcome = store::with_retries(&mut app.pool.get().unwrap(), |conn| {
+            attempts += 1;
+            store::events::append(conn, &app.business, "test.contended", "x", &json!({}), store::now())?;
+            // What PostgreSQL says when it picks this transaction as a deadlock's victim.
+            let contended = Error::DatabaseError(DatabaseErrorKind::Unknown, Box::new("deadlock detected".to_owned()));
+            Err::<(), _>(TxError::Db(contended))
+        });
+        let error = outcome.unwrap_err();
+        assert_eq!((error.status_code().as_u16(), error.code()), (503, "unavailable"));
+        assert_eq!(attempts, 12);
+        assert!(crate::memory::events_of(app, "test.contended").is_empty());
+    }
+}
