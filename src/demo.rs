@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 
 use crate::db::{write_transaction, DbConnection};
+use crate::domain::catalog::ResourceKind;
 use crate::error::AppError;
 use crate::store::services::{Service, ServiceRow};
 use crate::store::{
@@ -65,11 +66,16 @@ fn add_business(conn: &mut DbConnection, now: NaiveDateTime) -> Result<(), AppEr
 /// Three people and two rooms, each open the same week.
 fn add_staff_and_rooms(conn: &mut DbConnection, now: NaiveDateTime) -> Result<(), AppError> {
     let resources = [
-        ("res_demo_ana", "Ana (stylist)", "staff", 1),
-        ("res_demo_ben", "Ben (stylist)", "staff", 1),
-        ("res_demo_chloe", "Chloe (therapist)", "staff", 1),
-        ("res_demo_room_1", "Treatment room 1", "room", 1),
-        ("res_demo_studio", "Studio", "room", 8),
+        ("res_demo_ana", "Ana (stylist)", ResourceKind::Staff, 1),
+        ("res_demo_ben", "Ben (stylist)", ResourceKind::Staff, 1),
+        (
+            "res_demo_chloe",
+            "Chloe (therapist)",
+            ResourceKind::Staff,
+            1,
+        ),
+        ("res_demo_room_1", "Treatment room 1", ResourceKind::Room, 1),
+        ("res_demo_studio", "Studio", ResourceKind::Room, 8),
     ];
     for (id, name, kind, capacity) in resources {
         store::resources::insert(

@@ -37,17 +37,6 @@ use chrono::NaiveDateTime;
 use crate::db::{DbConnection, Failure};
 use crate::error::AppError;
 
-/// A stored enum's text read back for display. A value this build does not
-/// know (a bug, or a row written by a newer version) is logged as an error
-/// with the row it came from and shown as `fallback`, so a list still
-/// renders; writes that depend on the value use the strict form instead.
-pub fn stored_or<T>(parsed: Option<T>, what: &str, raw: &str, fallback: T) -> T {
-    parsed.unwrap_or_else(|| {
-        tracing::error!(what, raw, "unknown stored value; showing a fallback");
-        fallback
-    })
-}
-
 /// One page of a list: `limit` rows whose id sorts after `after`. The API
 /// turns (and signs) cursors into this; the store only ever sees ids.
 #[derive(Debug, Clone)]

@@ -6,8 +6,10 @@ use diesel::prelude::*;
 use super::PageRequest;
 use super::{check_version, expect_one_row, now};
 use crate::db::{write_transaction, DbConnection};
+use crate::domain::catalog::ResourceKind;
 use crate::error::AppError;
 use crate::schema::{resource_hours, resource_time_off, resources, service_requirements};
+use crate::store::stored::Stored;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = resources)]
@@ -16,7 +18,7 @@ pub struct Resource {
     pub business_id: String,
     pub location_id: String,
     pub name: String,
-    pub kind: String,
+    pub kind: Stored<ResourceKind>,
     pub capacity: i32,
     pub paused_at: Option<NaiveDateTime>,
     pub pause_reason: Option<String>,
@@ -32,7 +34,7 @@ pub struct Resource {
 #[diesel(table_name = resources)]
 pub struct ResourceChanges {
     pub name: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<Stored<ResourceKind>>,
     pub capacity: Option<i32>,
 }
 

@@ -16,6 +16,7 @@ use utoipa::IntoParams;
 
 use crate::domain::catalog::ResourceKind;
 use crate::error::FieldErrors;
+use crate::store::stored::Stored;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use self::{create::*, delete::*, find::*, hours::*, time_off::*, update::*};
@@ -37,11 +38,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-fn check_kind(errors: &mut FieldErrors, kind: &str) -> String {
-    if ResourceKind::parse(kind).is_none() {
-        errors.add("kind", "must be staff, room or equipment");
+/// The kind asked for; an unknown one is reported (and so never stored).
+fn check_kind(errors: &mut FieldErrors, kind: &str) -> Stored<ResourceKind> {
+    match ResourceKind::parse(kind) {
+        Some(known) => known.into(),
+        None => {
+            errors.add("kind", "must be staff, room or equipment");
+            Stored::Unknown(kind.to_owned())
+        }
     }
-    kind.to_owned()
 }
 
 fn check_capacity(errors: &mut FieldErrors, capacity: i64) -> i32 {

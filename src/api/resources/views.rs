@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 
 use crate::api::catalog::{instant, optional_instant, pause_view, PauseView};
 use crate::domain::catalog::ResourceKind;
-use crate::store::{self, resources::Resource};
+use crate::store::resources::Resource;
 
 /// Something that gets booked: a person, a room or a piece of equipment.
 #[derive(Debug, Serialize, ToSchema)]
@@ -33,12 +33,7 @@ impl From<Resource> for ResourceView {
             id: r.id,
             location_id: r.location_id,
             name: r.name,
-            kind: store::stored_or(
-                ResourceKind::parse(&r.kind),
-                "kind",
-                &r.kind,
-                ResourceKind::Staff,
-            ),
+            kind: r.kind.or(ResourceKind::Staff),
             capacity: r.capacity,
             paused: pause_view(r.paused_at, r.pause_reason, r.paused_until),
             archived_at: optional_instant(r.archived_at),
