@@ -1,5 +1,7 @@
 //! The locks writers take on PostgreSQL (SQLite's `BEGIN IMMEDIATE`
-//! already serialises writers) and the workers' claim on due rows.
+//! already serialises writers) and the workers' claim on due rows. Row locks
+//! are built with the query builder, which keeps them prepared; `sql_query`
+//! (the advisory lock, the claims' per-table SQL) is parsed on every run.
 
 use diesel::prelude::*;
 
@@ -20,8 +22,6 @@ pub fn lock_resources(conn: &mut DbConnection, ids: &[String]) -> QueryResult<()
         let mut sorted = ids.to_vec();
         sorted.sort();
         sorted.dedup();
-        // Through diesel's query builder rather than raw SQL: it keeps these
-        // statements prepared, where `sql_query` is parsed on every run.
         resources::table
             .filter(resources::id.eq_any(&sorted))
             .order(resources::id)
@@ -37,9 +37,12 @@ pub fn lock_resources(conn: &mut DbConnection, ids: &[String]) -> QueryResult<()
 /// for [`lock_resources`].
 pub fn lock_ticket(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
     if let DbConnection::Postgresql(pg) = conn {
-        diesel::sql_query("SELECT id FROM queue_tickets WHERE id = $1 FOR UPDATE")
-            .bind::<diesel::sql_types::Text, _>(id)
-            .execute(pg)?;
+        use crate::schema::queue_tickets;
+        queue_tickets::table
+            .filter(queue_tickets::id.eq(id))
+            .select(queue_tickets::id)
+            .for_update()
+            .load::<String>(pg)?;
     }
     Ok(())
 }
@@ -64,9 +67,13 @@ pub fn lock_customers(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<()> 
         let mut sorted: Vec<String> = ids.iter().map(|id| (*id).to_owned()).collect();
         sorted.sort();
         sorted.dedup();
-        diesel::sql_query("SELECT id FROM customers WHERE id = ANY($1) ORDER BY id FOR UPDATE")
-            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(sorted)
-            .execute(pg)?;
+        use crate::schema::customers;
+        customers::table
+            .filter(customers::id.eq_any(&sorted))
+            .order(customers::id)
+            .select(customers::id)
+            .for_update()
+            .load::<String>(pg)?;
     }
     Ok(())
 }
@@ -142,9 +149,12 @@ pub fn claim_due(
 /// a move. PostgreSQL only, as for [`lock_resources`].
 pub fn lock_booking(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
     if let DbConnection::Postgresql(pg) = conn {
-        diesel::sql_query("SELECT id FROM bookings WHERE id = $1 FOR UPDATE")
-            .bind::<diesel::sql_types::Text, _>(id)
-            .execute(pg)?;
+        use crate::schema::bookings;
+        bookings::table
+            .filter(bookings::id.eq(id))
+            .select(bookings::id)
+            .for_update()
+            .load::<String>(pg)?;
     }
     Ok(())
 }
